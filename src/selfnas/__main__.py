@@ -1,0 +1,5 @@
+import sys
+
+from selfnas.cli import main
+
+sys.exit(main())

@@ -1,0 +1,92 @@
+"""Atomic file writes: an interrupted run never leaves a half-written result.
+
+Each writer writes to a temporary file in the target's directory, flushes and fsyncs it,
+then renames it over the target (atomic on POSIX within one file system).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; on success it replaces `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_with(target: str | os.PathLike[str], writer: Callable[[IO[bytes]], Any]) -> Path:
+    """Call `writer(binary_file)` on a temporary file, then move it into place."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        writer(handle)
+    return Path(target)
+
+
+def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
+    return write_with(target, lambda handle: handle.write(data))
+
+
+def write_text(target: str | os.PathLike[str], text: str) -> Path:
+    return write_bytes(target, text.encode("utf-8"))
+
+
+def write_json(target: str | os.PathLike[str], obj: Any, indent: int | None = 2) -> Path:
+    text = json.dumps(obj, indent=indent, default=_jsonable)
+    return write_text(target, text + "\n")
+
+
+def save_torch(target: str | os.PathLike[str], obj: Any) -> Path:
+    """`torch.save` made atomic (checkpoints)."""
+    import torch
+
+    return write_with(target, lambda handle: torch.save(obj, handle))
+
+
+def save_npz(target: str | os.PathLike[str], **arrays: Any) -> Path:
+    import numpy as np
+
+    return write_with(target, lambda handle: np.savez(handle, **arrays))
+
+
+def write_parquet(target: str | os.PathLike[str], frame: Any) -> Path:
+    """Write a pandas DataFrame to Parquet atomically."""
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return Path(target)
+
+
+def write_csv(target: str | os.PathLike[str], frame: Any) -> Path:
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False)
+    return Path(target)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Turn numpy scalars/arrays and paths into JSON types."""
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

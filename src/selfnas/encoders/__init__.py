@@ -1,0 +1,1 @@
+"""Architecture encoders: torch modules mapping an `ArchBatch` to embeddings."""

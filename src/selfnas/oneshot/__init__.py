@@ -1,0 +1,1 @@
+"""SSWP-NAS: self-supervised, weight-preserving one-shot search in the DARTS space."""

@@ -1,0 +1,1 @@
+"""Self-supervised objectives (arch2vec VGAE, locality metric learning, NAO autoencoder)."""

@@ -1,0 +1,1 @@
+"""Search strategies on one ask/tell runner."""
