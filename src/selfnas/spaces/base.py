@@ -76,6 +76,15 @@ class SearchSpace(ABC):
     def neighbours(self, arch: Arch) -> list[Arch]:
         """All valid archs at edit distance 1, each once."""
 
+    def random_edit(self, arch: Arch, num_edits: int, rng: np.random.Generator) -> Arch:
+        """A valid arch made by `num_edits` random edits of `arch` (true edit distance <=
+        `num_edits`); used to make positives for locality-based metric learning."""
+        raise NotImplementedError(f"{self.name} has no random edits")
+
+    def edit_distance(self, a: Arch, b: Arch) -> int:
+        """Exact graph edit distance between two archs of this space."""
+        raise NotImplementedError(f"{self.name} has no edit distance")
+
     # --- tensors --------------------------------------------------------------
     @abstractmethod
     def batch(self, archs: Sequence[Arch]) -> ArchBatch:
