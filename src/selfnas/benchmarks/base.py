@@ -4,16 +4,25 @@
 would have given (from a table or a surrogate), with the simulated training seconds where
 the source has them. A `Ledger` wraps a benchmark for one search and counts the budget:
 distinct archs queried (a repeat costs nothing) and simulated seconds.
+
+Tabular benchmarks (`TableBenchmark`) also give whole-table access for analysis: every
+arch's metrics as a DataFrame, the optimum per dataset and metric, the rank of an arch
+(rank 1 = best) and its regret. Their queries are canonical-key lookups into columnar
+arrays (`prepare` a batch of archs into rows once, then `values` gathers any metric).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from selfnas.errors import BudgetExhausted, InvalidOption
+import numpy as np
+import pandas as pd
+
+from selfnas.benchmarks.table import MetricTable, higher_is_better, summary
+from selfnas.errors import BudgetExhausted, InvalidArchitecture, InvalidOption
 from selfnas.spaces.base import SearchSpace
 
 
@@ -89,12 +98,180 @@ class Benchmark(ABC):
             )
         return metric
 
+    # --- optional: fidelities, batches, analysis -----------------------------------
+    def fidelities(self, dataset: str | None = None) -> tuple[int, ...]:
+        """Fidelities `query` accepts (epochs); empty where the source has one only."""
+        return ()
+
+    def default_fidelity(self, fidelity: int | None, dataset: str | None = None) -> int | None:
+        allowed = self.fidelities(dataset)
+        if fidelity is None:
+            return allowed[-1] if allowed else None
+        if allowed and int(fidelity) not in allowed:
+            raise InvalidOption(
+                f"{self.name} has no fidelity {fidelity}; choose one of "
+                f"{', '.join(map(str, allowed))}"
+            )
+        if not allowed:
+            raise InvalidOption(f"{self.name} has a single fidelity; leave fidelity unset")
+        return int(fidelity)
+
+    def test_metric(self, dataset: str | None = None) -> str | None:
+        """The metric a search is judged on (test accuracy) where the source has one."""
+        return "test_accuracy" if "test_accuracy" in self.metrics(dataset) else None
+
+    def query_many(
+        self,
+        archs: Sequence[Hashable],
+        dataset: str | None = None,
+        metric: str | None = None,
+        fidelity: int | None = None,
+    ) -> np.ndarray:
+        """One metric for many archs (no ledger); surrogates override this to batch."""
+        metric = self.default_metric(metric, dataset)
+        return np.array(
+            [self.query(a, dataset, metric, fidelity)[metric] for a in archs], dtype=np.float64
+        )
+
+    def describe(self, dataset: str | None = None) -> dict[str, Any]:
+        """What `selfnas bench info` prints: size, datasets, metrics, optimum."""
+        dataset = self.default_dataset(dataset)
+        return {
+            "name": self.name,
+            "dataset": dataset,
+            "datasets": list(self.datasets),
+            "size": None,
+            "metrics": list(self.metrics(dataset)),
+            "fidelities": list(self.fidelities(dataset)),
+            "optimum": {},
+        }
+
+
+class TableBenchmark(Benchmark):
+    """A benchmark whose every answer is a row of a `MetricTable` (per dataset/fidelity)."""
+
+    @abstractmethod
+    def table(self, dataset: str | None = None, fidelity: int | None = None) -> MetricTable:
+        """The columnar table of `dataset` at `fidelity` (loaded once, then cached)."""
+
+    def metrics(self, dataset: str | None = None) -> tuple[str, ...]:
+        return self.table(dataset).metrics
+
+    def query(
+        self,
+        arch: Hashable,
+        dataset: str | None = None,
+        metric: str | None = None,
+        fidelity: int | None = None,
+    ) -> Record:
+        dataset = self.default_dataset(dataset)
+        table = self.table(dataset, fidelity)
+        metric = self.default_metric(metric, dataset)
+        key = self.key(arch)
+        rows = table.rows([key])
+        if rows[0] < 0:
+            raise InvalidArchitecture(
+                f"{self.name}: {key} is not in the benchmark ({dataset}, {len(table)} archs)"
+            )
+        values = table.metrics_of(int(rows[0]))
+        if metric not in values:
+            raise InvalidArchitecture(f"{self.name}: {key} has no value for {metric!r}")
+        seconds = values.get(table.seconds_column) if table.seconds_column else None
+        return Record(key, values, seconds)
+
+    # --- batches --------------------------------------------------------------
+    def keys(self, archs: Sequence[Hashable]) -> list[str]:
+        return [self.key(a) for a in archs]
+
+    def prepare(
+        self, archs: Sequence[Hashable], dataset: str | None = None, fidelity: int | None = None
+    ) -> np.ndarray:
+        """Rows of many archs (-1 where absent): hash once, then query any metric fast."""
+        return self.table(self.default_dataset(dataset), fidelity).rows(self.keys(archs))
+
+    def values(
+        self,
+        rows: np.ndarray,
+        dataset: str | None = None,
+        metric: str | None = None,
+        fidelity: int | None = None,
+    ) -> np.ndarray:
+        """Gather `metric` for prepared rows (NaN where a row is -1)."""
+        dataset = self.default_dataset(dataset)
+        return self.table(dataset, fidelity).values(rows, self.default_metric(metric, dataset))
+
+    def query_many(
+        self,
+        archs: Sequence[Hashable],
+        dataset: str | None = None,
+        metric: str | None = None,
+        fidelity: int | None = None,
+    ) -> np.ndarray:
+        rows = self.prepare(archs, dataset, fidelity)
+        if np.any(rows < 0):
+            missing = [self.key(archs[i]) for i in np.flatnonzero(rows < 0)[:3]]
+            raise InvalidArchitecture(f"{self.name}: not in the benchmark: {', '.join(missing)}")
+        return self.values(rows, dataset, metric, fidelity)
+
+    # --- whole-table analysis -------------------------------------------------
+    def frame(self, dataset: str | None = None, fidelity: int | None = None) -> pd.DataFrame:
+        """Every arch with its metrics (column `key` = the arch's canonical key)."""
+        return self.table(self.default_dataset(dataset), fidelity).frame()
+
+    def best(
+        self, dataset: str | None = None, metric: str | None = None, fidelity: int | None = None
+    ) -> tuple[str, float]:
+        """(key, value) of the global optimum of `metric` on `dataset`."""
+        dataset = self.default_dataset(dataset)
+        return self.table(dataset, fidelity).best(self.default_metric(metric, dataset))
+
+    def optimum(
+        self, dataset: str | None = None, metric: str | None = None, fidelity: int | None = None
+    ) -> float:
+        return self.best(dataset, metric, fidelity)[1]
+
+    def rank(
+        self,
+        arch: Hashable,
+        dataset: str | None = None,
+        metric: str | None = None,
+        fidelity: int | None = None,
+    ) -> int:
+        """1 + number of archs strictly better on `metric` (rank 1 = best)."""
+        dataset = self.default_dataset(dataset)
+        metric = self.default_metric(metric, dataset)
+        value = self.query(arch, dataset, metric, fidelity)[metric]
+        return self.table(dataset, fidelity).rank_of_value(value, metric)
+
+    def regret(
+        self,
+        arch: Hashable,
+        dataset: str | None = None,
+        metric: str | None = None,
+        fidelity: int | None = None,
+    ) -> float:
+        """How far `arch` is from the optimum (>= 0); default metric: the test metric."""
+        dataset = self.default_dataset(dataset)
+        metric = metric or self.test_metric(dataset) or self.default_metric(None, dataset)
+        value = self.query(arch, dataset, metric, fidelity)[metric]
+        best = self.optimum(dataset, metric, fidelity)
+        return float(best - value) if higher_is_better(metric) else float(value - best)
+
+    def describe(self, dataset: str | None = None) -> dict[str, Any]:
+        info = super().describe(dataset)
+        table = self.table(info["dataset"])
+        info["size"] = len(table)
+        info["optimum"] = dict(summary(table))
+        return info
+
 
 @dataclass
 class Ledger:
     """Counts a search's budget: distinct archs queried and simulated seconds.
 
-    A repeat query of an arch (same `benchmark.key`) returns the cached record at no cost.
+    A repeat query of an arch (same `benchmark.key`, same fidelity) returns the cached
+    record at no cost: NB101 keys by canonical hash, so isomorphic cells are one query;
+    NB201 keys by the exact cell string, so its isomorphic cells stay separate entries.
     """
 
     benchmark: Benchmark
@@ -120,6 +297,8 @@ class Ledger:
 
     def query(self, arch: Hashable, fidelity: int | None = None) -> Record:
         key = self.benchmark.key(arch)
+        if fidelity is not None:
+            key = f"{key}@{fidelity}"  # another fidelity is another evaluation
         cached = self.records.get(key)
         if cached is not None:
             return cached

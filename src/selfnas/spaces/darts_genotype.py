@@ -18,6 +18,7 @@ a node to be distinct, which also makes the canonical order below unambiguous.
 from __future__ import annotations
 
 import ast
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -70,7 +71,7 @@ def canonical_cell(cell: Iterable[Sequence[object]], what: str = "cell") -> Cell
                 f"{what}: unknown op {op!r} on node {node + 2}; expected one of "
                 f"{', '.join(DARTS_OPS)}"
             )
-        if isinstance(source, bool) or not isinstance(source, int):
+        if isinstance(source, bool) or not isinstance(source, numbers.Integral):
             raise InvalidArchitecture(f"{what}: input {source!r} of node {node + 2} is not an int")
         if not 0 <= source <= node + 1:
             raise InvalidArchitecture(
