@@ -3,14 +3,23 @@ pretraining metrics and one CLI serve arch2vec (VGAE), NAO/locality and their mi
 
 An objective is an `nn.Module` that owns its encoder, decoder and (optionally) metric term.
 The trainer (`selfnas.pretrain.trainer`) only calls the methods below.
+
+Additions (issue 4, part A; additive, nothing above changed):
+- `MetricTerm`: the protocol of an optional metric-learning term that an objective such as
+  the VGAE adds to its own loss (locality, part B). It brings its own grouped batches and a
+  loss on the embeddings of such a batch, so any encoder gets it (VGAE + locality).
+- `Objective.evaluating()`: a context manager that switches to eval mode and restores the
+  previous mode, so metrics taken between epochs never leave the model in eval mode (the
+  published arch2vec code did, which silently turned its VAE into a plain autoencoder).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -28,6 +37,21 @@ class Reconstruction:
     ops: torch.Tensor
 
 
+@runtime_checkable
+class MetricTerm(Protocol):
+    """An extra loss on embeddings of grouped batches (e.g. locality metric learning).
+
+    `batches` yields `(archs, labels)`: an `ArchBatch` whose rows come in groups (an anchor
+    and its positives share a label) and `labels [N]` long; `__call__` returns the weighted
+    scalar loss on the `[N, D]` embeddings of those rows."""
+
+    def batches(
+        self, train: ArchBatch, rng: np.random.Generator, epoch: int, batch_size: int
+    ) -> Iterator[tuple[ArchBatch, torch.Tensor]]: ...
+
+    def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
+
+
 class Objective(nn.Module, ABC):
     """A self-supervised objective over architectures of one space."""
 
@@ -39,9 +63,7 @@ class Objective(nn.Module, ABC):
         self.space = space
 
     @abstractmethod
-    def batches(
-        self, train: ArchBatch, rng: np.random.Generator, epoch: int
-    ) -> Iterator[Any]:
+    def batches(self, train: ArchBatch, rng: np.random.Generator, epoch: int) -> Iterator[Any]:
         """One epoch of training batches drawn from `train` (deterministic given `rng`)."""
 
     @abstractmethod
@@ -74,6 +96,16 @@ class Objective(nn.Module, ABC):
         `embeddings` has the shape the objective's latent has (per node for VGAE).
         Objectives without a generative decoder raise NotImplementedError."""
         raise NotImplementedError(f"{self.name} cannot decode latent samples")
+
+    @contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Eval mode for the duration of the block, then the previous mode again."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield
+        finally:
+            self.train(was_training)
 
     @torch.no_grad()
     def latents(self, archs: ArchBatch) -> torch.Tensor:

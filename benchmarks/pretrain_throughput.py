@@ -1,0 +1,221 @@
+"""arch2vec pretraining speed: samples/s, seconds per epoch and time to the published
+pretraining quality, ours against a plain implementation, measured in the same run.
+
+The plain implementation is what the published code does: every architecture is kept as
+Python lists (adjacency rows, one-hot op rows), each mini-batch of 32 is built from those
+lists with `torch.tensor`, and moved through the model one small batch at a time with
+Adam 1e-3. Ours indexes mini-batches out of one pre-built `ArchBatch` (no per-graph Python
+work) with a larger batch and learning rate (stated in the output). Both train the same
+model (`selfnas.pretrain.vgae`), so the comparison is about the training loop and the
+batch/learning-rate choice, not the model.
+
+Time to quality: training clocks stop while quality is checked (every `--check-every`
+epochs: held-out reconstruction, then validity/uniqueness of 10,000 decoded samples); a run
+stops as soon as all targets hold or `--max-seconds` of training time is spent.
+
+    python benchmarks/pretrain_throughput.py --space nb101 \
+        --out benchmarks/results/pretrain_throughput.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from selfnas.atomic import write_json
+from selfnas.pretrain.metrics import reconstruction_accuracy, validity_uniqueness
+from selfnas.pretrain.registry import get_objective
+from selfnas.pretrain.trainer import space_data, split_indices
+from selfnas.spaces import get_space
+from selfnas.spaces.batch import ArchBatch
+
+#: the published arch2vec table (fractions); NB201 uniqueness is left out: with 10,000 draws
+#: from 15,625 cells even uniform sampling repeats ~25 % of them (see docs/arch2vec.md)
+TARGETS: dict[str, dict[str, float]] = {
+    "nb101": {"reconstruction_accuracy": 0.9995, "validity": 0.5133, "uniqueness": 0.9936},
+    "nb201": {"reconstruction_accuracy": 0.9995, "validity": 0.7941},
+    "darts": {"reconstruction_accuracy": 0.9979, "validity": 0.3336, "uniqueness": 0.99},
+}
+
+
+def plain_batches(
+    adj_lists: list, ops_lists: list, order: np.ndarray, batch_size: int, op_names: tuple[str, ...]
+) -> Iterator[tuple[ArchBatch, None]]:
+    """The published data path: Python lists -> tensors, one small batch at a time."""
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        adj = torch.stack([torch.tensor(adj_lists[i], dtype=torch.float32) for i in idx])
+        ops = torch.stack([torch.tensor(ops_lists[i], dtype=torch.long) for i in idx])
+        yield ArchBatch(adj=adj, ops=ops, mask=ops != -1, op_names=op_names), None
+
+
+def quality(obj, space, train: ArchBatch, held: ArchBatch, seed: int, samples: int) -> dict:
+    rec = reconstruction_accuracy(obj, held)
+    lat = torch.cat([obj.latents(train[i : i + 8192]) for i in range(0, len(train), 8192)])
+    return rec | validity_uniqueness(obj, space, lat, np.random.default_rng(seed), samples)
+
+
+def reached(metrics: dict[str, float], targets: dict[str, float]) -> bool:
+    return all(metrics.get(k, 0.0) >= v for k, v in targets.items())
+
+
+def train_to_quality(
+    name: str,
+    space: Any,
+    train: ArchBatch,
+    held: ArchBatch,
+    *,
+    plain: bool,
+    batch_size: int,
+    lr: float,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    torch.manual_seed(args.seed)
+    obj = get_objective("arch2vec", space, batch_size=batch_size, lr=lr)
+    opt, _ = obj.configure_optimizer(0)
+    params = list(obj.parameters())
+    if plain:
+        adj_lists = train.adj.tolist()
+        ops_lists = train.ops.tolist()
+    targets = TARGETS.get(space.name, {})
+    train_seconds, samples_seen, history = 0.0, 0, []
+    time_to_quality = None
+    checks_per_epoch = max(1, round(1 / args.check_every))
+    for epoch in range(args.max_epochs):
+        rng = np.random.default_rng([args.seed, epoch])
+        order = rng.permutation(len(train))
+        if plain:
+            batches = plain_batches(adj_lists, ops_lists, order, batch_size, train.op_names)
+        else:
+            index = torch.as_tensor(order)
+            batches = ((train[chunk], None) for chunk in index.split(batch_size))
+        steps_per_epoch = -(-len(train) // batch_size)
+        check_at = {
+            round(steps_per_epoch * (k + 1) / checks_per_epoch) for k in range(checks_per_epoch)
+        }
+        obj.train()
+        began = time.perf_counter()
+        for step, batch in enumerate(batches, start=1):
+            opt.zero_grad(set_to_none=True)
+            loss, _ = obj.loss(batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            samples_seen += len(batch[0])
+            if step in check_at:
+                train_seconds += time.perf_counter() - began
+                m = quality(obj, space, train, held, args.seed, args.validity_samples)
+                m |= {"epoch": epoch + step / steps_per_epoch, "train_seconds": train_seconds}
+                history.append(m)
+                print(f"[{name}] {json.dumps({k: round(v, 4) for k, v in m.items()})}", flush=True)
+                if reached(m, targets):
+                    time_to_quality = train_seconds
+                    break
+                obj.train()
+                began = time.perf_counter()
+        if time_to_quality is not None or train_seconds > args.max_seconds:
+            break
+    return {
+        "batch_size": batch_size,
+        "lr": lr,
+        "samples_per_second": samples_seen / train_seconds,
+        "seconds_per_epoch": len(train) / (samples_seen / train_seconds),
+        "time_to_quality_seconds": time_to_quality,
+        "epochs_to_quality": history[-1]["epoch"] if time_to_quality is not None else None,
+        "history": history,
+    }
+
+
+def throughput(space, train: ArchBatch, batch_size: int, threads: int, steps: int) -> float:
+    """Samples/s of our loop alone (short run) at a given batch size and thread count."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    obj = get_objective("arch2vec", space, batch_size=batch_size)
+    opt, _ = obj.configure_optimizer(0)
+    batches = obj.batches(train, np.random.default_rng(0), 0)
+    began, seen = time.perf_counter(), 0
+    for _ in range(steps):
+        batch = next(batches)
+        opt.zero_grad(set_to_none=True)
+        loss, _ = obj.loss(batch)
+        loss.backward()
+        opt.step()
+        seen += len(batch[0])
+    torch.set_num_threads(1)
+    return seen / (time.perf_counter() - began)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--space", default="nb101")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=128, help="ours (the plain loop uses 32)")
+    p.add_argument("--lr", type=float, default=2e-3, help="ours (the plain loop uses 1e-3)")
+    p.add_argument("--check-every", type=float, default=0.5, help="epochs between quality checks")
+    p.add_argument("--validity-samples", type=int, default=10_000)
+    p.add_argument("--max-epochs", type=int, default=12)
+    p.add_argument("--max-seconds", type=float, default=3600.0, help="training-time cap per loop")
+    p.add_argument("--sweep-steps", type=int, default=30, help="steps per batch/thread sweep point")
+    p.add_argument("--skip-plain", action="store_true")
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    space = get_space(args.space)
+    data = space_data(space, None, args.seed)
+    train_idx, held_idx = split_indices(len(data), 0.1, args.seed)
+    train, held = data[train_idx], data[held_idx]
+    load_before = os.getloadavg()
+    sweep = {
+        f"batch{bs}_threads{t}": throughput(space, train, bs, t, args.sweep_steps)
+        for bs in (32, 128, 512)
+        for t in (1, 2)
+    }
+    print(json.dumps({"sweep_samples_per_second": sweep}), flush=True)
+    ours = train_to_quality(
+        "ours", space, train, held, plain=False, batch_size=args.batch_size, lr=args.lr, args=args
+    )
+    plain = None
+    if not args.skip_plain:
+        plain = train_to_quality(
+            "plain", space, train, held, plain=True, batch_size=32, lr=1e-3, args=args
+        )
+    ratio = None
+    if plain and plain["time_to_quality_seconds"] and ours["time_to_quality_seconds"]:
+        ratio = ours["time_to_quality_seconds"] / plain["time_to_quality_seconds"]
+    result = {
+        "space": space.name,
+        "archs": len(data),
+        "train": len(train),
+        "targets": TARGETS.get(space.name, {}),
+        "ours": ours,
+        "plain": plain,
+        "time_to_quality_ratio": ratio,
+        "sweep_samples_per_second": sweep,
+        "torch_threads": 1,
+        "torch": torch.__version__,
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
+    summary = {k: v for k, v in result.items() if k not in ("ours", "plain")}
+    for name in ("ours", "plain"):
+        if result[name]:
+            summary[name] = {k: v for k, v in result[name].items() if k != "history"}
+    print(json.dumps(summary, indent=2))
+    if args.out:
+        write_json(args.out, result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Objective names -> factories, for the CLI and the reproduction table.
+
+A factory is called as `factory(space, **opts)` and returns an `Objective`. Built in:
+`arch2vec` (GIN VGAE), `vgae` and `gae` (the GCN baselines of arch2vec's table). Other
+modules register their own by exposing `OBJECTIVES: dict[str, factory]`: the modules in
+`PLUGINS` are merged in when importable (part B: `selfnas.pretrain.locality` registers
+`locality`, `selfnas.pretrain.nao` registers `nao`), so adding an objective is one entry
+in a module its author owns.
+
+`--loss` other than `none` puts a metric term on the arch2vec objective, built from part B's
+`selfnas.pretrain.locality.GroupedSampler` and `MetricTerm` (options in `metric_opts`:
+`group_size`, `max_edits`, `lambda_e`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib import import_module
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from selfnas.errors import InvalidOption
+from selfnas.pretrain.objective import MetricTerm, Objective
+from selfnas.spaces.base import SearchSpace
+from selfnas.spaces.batch import ArchBatch
+
+Factory = Callable[..., Objective]
+
+PLUGINS: tuple[str, ...] = ("selfnas.pretrain.locality", "selfnas.pretrain.nao")
+
+#: default epochs per space (arch2vec: 8 on NB101, 10 on NB201 and DARTS)
+DEFAULT_EPOCHS: dict[str, int] = {"nb101": 8, "nb201": 10, "darts": 10, "nbgraph": 10}
+
+
+class GroupedMetric(nn.Module):
+    """Adapts part B's `GroupedSampler` + `MetricTerm` to the `MetricTerm` protocol the VGAE
+    takes (a module, so a metric loss with parameters is trained and checkpointed)."""
+
+    def __init__(self, sampler: Any, term: nn.Module) -> None:
+        super().__init__()
+        self.sampler = sampler
+        self.term = term
+
+    def batches(
+        self, train: ArchBatch, rng: np.random.Generator, epoch: int, batch_size: int
+    ) -> Iterator[tuple[ArchBatch, torch.Tensor]]:
+        anchors = max(2, batch_size // self.sampler.group_size)
+        device = train.adj.device
+        for grouped in self.sampler.batches(train, rng, anchors):
+            yield grouped.archs.to(device), grouped.labels.to(device)
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.term(embeddings, labels)
+
+
+def _metric(space: SearchSpace, loss: str | None, opts: dict[str, Any]) -> MetricTerm | None:
+    """The locality metric term for `--loss` (None for `none`), from part B's module."""
+    if loss in (None, "none"):
+        return None
+    try:
+        locality = import_module("selfnas.pretrain.locality")
+    except ModuleNotFoundError as exc:
+        if exc.name != "selfnas.pretrain.locality":
+            raise
+        raise InvalidOption(f"--loss {loss} needs selfnas.pretrain.locality") from None
+    metric_opts = dict(opts.pop("metric_opts", None) or {})
+    sampler = locality.GroupedSampler(
+        space,
+        group_size=metric_opts.pop("group_size", locality.GROUP_SIZE),
+        max_edits=metric_opts.pop("max_edits", locality.MAX_EDITS),
+    )
+    return GroupedMetric(sampler, locality.MetricTerm(loss, **metric_opts))
+
+
+def arch2vec(space: SearchSpace, encoder: str | None = None, loss: str | None = None, **opts: Any):
+    from selfnas.pretrain.vgae import build
+
+    metric = _metric(space, loss, opts)
+    return build(space, encoder=encoder or "gin", variational=True, metric=metric, **opts)
+
+
+def vgae(space: SearchSpace, encoder: str | None = None, loss: str | None = None, **opts: Any):
+    obj = arch2vec(space, encoder=encoder or "gcn", loss=loss, **opts)
+    obj.name = "vgae"
+    return obj
+
+
+def gae(space: SearchSpace, encoder: str | None = None, loss: str | None = None, **opts: Any):
+    from selfnas.pretrain.vgae import build
+
+    metric = _metric(space, loss, opts)
+    obj = build(space, encoder=encoder or "gcn", variational=False, metric=metric, **opts)
+    obj.name = "gae"
+    return obj
+
+
+OBJECTIVES: dict[str, Factory] = {"arch2vec": arch2vec, "vgae": vgae, "gae": gae}
+
+
+def objectives() -> dict[str, Factory]:
+    """Built-in objectives plus those the plugin modules register."""
+    table = dict(OBJECTIVES)
+    for module in PLUGINS:
+        try:
+            plugin = import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        table.update(getattr(plugin, "OBJECTIVES", {}))
+    return table
+
+
+def get_objective(name: str, space: SearchSpace, **opts: Any) -> Objective:
+    """Build objective `name` on `space`; `None` options are left to the factory defaults."""
+    table = objectives()
+    if name not in table:
+        raise InvalidOption(f"unknown objective {name!r}; choose one of {', '.join(table)}")
+    return table[name](space, **{k: v for k, v in opts.items() if v is not None})

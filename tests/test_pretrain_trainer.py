@@ -1,0 +1,83 @@
+"""The generic pretraining loop: checkpoints every epoch, exact resume, config checks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from selfnas.errors import ResumeMismatch
+from selfnas.pretrain.metrics import pretraining_protocol
+from selfnas.pretrain.registry import get_objective
+from selfnas.pretrain.trainer import CHECKPOINT, CONFIG, METRICS, Trainer, split_indices
+from selfnas.spaces import get_space
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_space("nb201")
+
+
+@pytest.fixture(scope="module")
+def data(space):
+    return space.batch(space.sample(400, np.random.default_rng(5)))
+
+
+def _trainer(space, data, out, epochs, config=None):
+    torch.manual_seed(123)  # the objective's initial weights
+    obj = get_objective("arch2vec", space, batch_size=64, encoder_opts={"hidden": 16, "layers": 2})
+    return Trainer(
+        obj,
+        data,
+        out,
+        config or {"objective": "arch2vec"},
+        epochs=epochs,
+        seed=7,
+        evaluate=pretraining_protocol(validity_samples=200),
+    )
+
+
+def test_split_is_fixed_by_seed_and_disjoint():
+    a_train, a_held = split_indices(1000, 0.1, seed=3)
+    _, b_held = split_indices(1000, 0.1, seed=3)
+    assert np.array_equal(a_held, b_held) and len(a_held) == 100
+    assert not set(a_train) & set(a_held) and len(a_train) + len(a_held) == 1000
+    assert not np.array_equal(split_indices(1000, 0.1, seed=4)[1], a_held)
+
+
+def _comparable(history):
+    return [{k: v for k, v in r.items() if "seconds" not in k} for r in history]
+
+
+def test_resumed_run_ends_with_the_same_metrics(space, data, tmp_path):
+    whole = _trainer(space, data, tmp_path / "whole", epochs=3).run()
+    _trainer(space, data, tmp_path / "split", epochs=1).run()
+    saved = json.loads((tmp_path / "split" / METRICS).read_text())
+    assert [r["epoch"] for r in saved["history"]] == [1]
+    resumed = _trainer(space, data, tmp_path / "split", epochs=3).run()
+    assert _comparable(resumed.history) == _comparable(whole.history)
+    assert {"reconstruction_accuracy", "validity", "uniqueness", "seconds"} <= set(whole.final)
+    a = torch.load(tmp_path / "whole" / CHECKPOINT, weights_only=False)["model"]
+    b = torch.load(tmp_path / "split" / CHECKPOINT, weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_loss_falls_over_epochs(space, data, tmp_path):
+    result = _trainer(space, data, tmp_path / "run", epochs=3).run()
+    losses = [r["train_loss"] for r in result.history]
+    assert losses[-1] < losses[0]
+    assert (tmp_path / "run" / CONFIG).exists()
+
+
+def test_other_configuration_in_the_same_directory_is_refused(space, data, tmp_path):
+    _trainer(space, data, tmp_path / "run", epochs=1).run()
+    with pytest.raises(ResumeMismatch, match="objective"):
+        _trainer(space, data, tmp_path / "run", epochs=2, config={"objective": "gae"}).run()
+
+
+def test_finished_run_is_not_trained_again(space, data, tmp_path):
+    first = _trainer(space, data, tmp_path / "run", epochs=1).run()
+    again = _trainer(space, data, tmp_path / "run", epochs=1).run()
+    assert again.history == first.history
