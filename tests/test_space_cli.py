@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 
@@ -14,7 +13,6 @@ from selfnas.cli import main
 from selfnas.spaces import get_space
 
 NB201_CELL = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
-HAS_NB101 = importlib.util.find_spec("selfnas.spaces.nb101") is not None
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -39,8 +37,7 @@ def test_spaces_json(capsys):
     assert rows["nbgraph"]["size"] == 26206
     assert rows["darts"]["size"] == 1037664180**2 and rows["darts"]["unique"] is None
     assert len(rows["darts"]["ops"]) == 7
-    if HAS_NB101:
-        assert rows["nb101"]["size"] == rows["nb101"]["unique"] == 423624
+    assert rows["nb101"]["size"] == rows["nb101"]["unique"] == 423624
 
 
 def test_spaces_table(capsys):
@@ -124,7 +121,6 @@ def test_hash_reads_stdin(capsys, monkeypatch):
     assert "error" in second
 
 
-@pytest.mark.skipif(not HAS_NB101, reason="selfnas.spaces.nb101 is not written yet")
 def test_hash_nb101_lines(capsys, tmp_path):
     good = {
         "adjacency": [
@@ -184,10 +180,3 @@ def test_show_and_bad_input_are_one_line_errors(capsys, tmp_path):
     assert_one_line_error(status, err, "does not exist")
     status, _, err = run(capsys, "space", "sample", "nb201", "-n", "-1")
     assert_one_line_error(status, err, "-n must be")
-
-
-def test_demo_runs_quickly(capsys):
-    status, out, _ = run(capsys, "demo")
-    assert status == 0
-    assert "15,625 cells" in out and "6,466 classes" in out
-    assert "Genotype(normal=" in out and "link=" in out

@@ -50,8 +50,7 @@ def fetch(entry: DataFile, root: Path | None = None, timeout: float = PROBE_SECO
     """Download `entry` into the data directory; returns its path."""
     target = entry.path(root)
     if entry.url is None:
-        raise DataNotFound(f"{entry.name} cannot be downloaded automatically. "
-                           f"{entry.how_to_get}")
+        raise DataNotFound(f"{entry.name} cannot be downloaded automatically. {entry.how_to_get}")
     host = urlparse(entry.url).hostname or ""
     problem = reachable(host, timeout=timeout)
     if problem is not None:

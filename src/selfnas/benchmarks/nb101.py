@@ -62,8 +62,15 @@ def _check_spec(where: str, module_hash: Any, adjacency: str, operations: list[s
         raise DataCorrupt(f"{where}: operations {operations!r} do not fit a {dim}-vertex cell")
 
 
-def _add_run(cells: _Cells, module_hash: str, adjacency: str, operations: list[str],
-             params: float, epochs: int, run: tuple[float, float, float]) -> None:
+def _add_run(
+    cells: _Cells,
+    module_hash: str,
+    adjacency: str,
+    operations: list[str],
+    params: float,
+    epochs: int,
+    run: tuple[float, float, float],
+) -> None:
     cell = cells.get(module_hash)
     if cell is None:
         cell = cells[module_hash] = [adjacency, ",".join(operations), params, {}]
@@ -84,39 +91,49 @@ def parse_tfrecord(path: Path) -> _Cells:
     ):
         where = f"{path}: record {number}"
         try:
-            row = json.loads(data[start: start + length].decode("utf-8"))
+            row = json.loads(data[start : start + length].decode("utf-8"))
             module_hash, epochs, adjacency, operations, raw = row
             operations = operations.split(",")
             metrics = metrics_cls.FromString(base64.b64decode(raw, validate=True))
             final = metrics.evaluation_data[2]
         except (ValueError, TypeError, AttributeError, IndexError, binascii.Error) as exc:
-            raise DataCorrupt(f"{where}: not a NAS-Bench-101 record ({type(exc).__name__}: "
-                              f"{str(exc)[:120]})") from None
+            raise DataCorrupt(
+                f"{where}: not a NAS-Bench-101 record ({type(exc).__name__}: {str(exc)[:120]})"
+            ) from None
         except Exception as exc:  # protobuf's DecodeError
             raise DataCorrupt(f"{where}: bad ModelMetrics protobuf ({exc})") from None
         if not isinstance(adjacency, str) or not isinstance(epochs, int):
             raise DataCorrupt(f"{where}: adjacency must be a string and epochs an int")
         _check_spec(where, module_hash, adjacency, operations)
-        _add_run(cells, module_hash, adjacency, operations, float(metrics.trainable_parameters),
-                 epochs, (final.validation_accuracy, final.test_accuracy, final.training_time))
+        _add_run(
+            cells,
+            module_hash,
+            adjacency,
+            operations,
+            float(metrics.trainable_parameters),
+            epochs,
+            (final.validation_accuracy, final.test_accuracy, final.training_time),
+        )
     return cells
 
 
 class _SafeUnpickler(pickle.Unpickler):
     """Admits only plain containers and numpy arrays/scalars: a data file runs no code."""
 
-    ALLOWED = frozenset({
-        ("collections", "OrderedDict"),
-        ("collections", "defaultdict"),
-        ("builtins", "set"),
-        ("builtins", "frozenset"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "scalar"),
-    })
+    ALLOWED = frozenset(
+        {
+            ("collections", "OrderedDict"),
+            ("collections", "defaultdict"),
+            ("builtins", "set"),
+            ("builtins", "frozenset"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "scalar"),
+        }
+    )
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
@@ -128,8 +145,9 @@ def safe_unpickle(handle: Any, path: Path) -> Any:
     try:
         return _SafeUnpickler(handle).load()
     except Exception as exc:  # any unpickling failure is a bad file, named as such
-        raise DataCorrupt(f"{path}: not a readable pickle ({type(exc).__name__}: "
-                          f"{str(exc)[:160]})") from None
+        raise DataCorrupt(
+            f"{path}: not a readable pickle ({type(exc).__name__}: {str(exc)[:160]})"
+        ) from None
 
 
 def _adjacency_string(matrix: Any, where: str) -> str:
@@ -155,9 +173,19 @@ def _runs(cells: _Cells, module_hash: Any, fixed: Mapping, computed: Mapping, wh
     for epochs, runs in computed.items():
         try:
             for run in runs:
-                _add_run(cells, module_hash, adjacency, operations, params, int(epochs), (
-                    float(run["final_validation_accuracy"]), float(run["final_test_accuracy"]),
-                    float(run["final_training_time"])))
+                _add_run(
+                    cells,
+                    module_hash,
+                    adjacency,
+                    operations,
+                    params,
+                    int(epochs),
+                    (
+                        float(run["final_validation_accuracy"]),
+                        float(run["final_test_accuracy"]),
+                        float(run["final_training_time"]),
+                    ),
+                )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataCorrupt(f"{where}: a run lacks {exc}") from None
 
@@ -195,8 +223,9 @@ def parse_official_json(path: Path, data: Mapping) -> _Cells:
 
 def cells_frame(cells: _Cells) -> pd.DataFrame:
     """One row per (cell, epochs): spec and mean metrics over the runs."""
-    rows: dict[str, list] = {k: [] for k in (
-        "hash", "epochs", "adjacency", "operations", "repeats", *METRICS)}
+    rows: dict[str, list] = {
+        k: [] for k in ("hash", "epochs", "adjacency", "operations", "repeats", *METRICS)
+    }
     for module_hash, (adjacency, operations, params, by_epochs) in cells.items():
         for epochs, runs in sorted(by_epochs.items()):
             values = np.asarray(runs, dtype=np.float64)
@@ -222,7 +251,10 @@ def _read_json(path: Path) -> Any:
 
 
 def parse_results_json(path: Path, data: list) -> pd.DataFrame:
-    """A results list `[{adjacency, operations, metric...}]` keyed by the space's hash."""
+    """A results list `[{adjacency, operations, metric...}]` keyed by the space's hash.
+
+    A cell listed more than once (several raw specs pruning to it, or one entry per training
+    repeat, as NASLib's NB101 lists have) gets the mean of its entries and a `repeats` count."""
     from selfnas.spaces import get_space
 
     space = get_space("nb101")
@@ -240,19 +272,39 @@ def parse_results_json(path: Path, data: list) -> pd.DataFrame:
         except (TypeError, ValueError) as exc:
             raise DataCorrupt(f"{where}: bad cell ({exc})") from None
         key = space.hash(cell)
-        if key in rows:
-            raise DataCorrupt(f"{where}: cell {key} appears twice")
-        metrics = {k: float(v) for k, v in item.items()
-                   if k not in ("adjacency", "operations") and isinstance(v, (int, float))
-                   and not isinstance(v, bool)}
+        metrics = {
+            k: float(v)
+            for k, v in item.items()
+            if k not in ("adjacency", "operations")
+            and isinstance(v, (int, float))
+            and not isinstance(v, bool)
+        }
         if not metrics:
             raise DataCorrupt(f"{where}: no numeric metric")
+        if key in rows:
+            # the same cell again (raw specs that prune to one cell, or another training
+            # repeat): NB101 reports the mean over repeats, so sum now and divide below
+            row = rows[key]
+            if set(metrics) != set(row["_sums"]):
+                raise DataCorrupt(f"{where}: cell {key} appears again with other metrics")
+            for name, value in metrics.items():
+                row["_sums"][name] += value
+            row["repeats"] += 1
+            continue
         spec = cell.to_spec()
-        rows[key] = {"hash": key, "epochs": 108,
-                     "adjacency": _adjacency_string(spec[0], where),
-                     "operations": ",".join(spec[1]), **metrics}
+        rows[key] = {
+            "hash": key,
+            "epochs": 108,
+            "adjacency": _adjacency_string(spec["adjacency"], where),
+            "operations": ",".join(spec["operations"]),
+            "repeats": 1,
+            "_sums": dict(metrics),
+        }
     if not rows:
         raise DataCorrupt(f"{path}: empty results list")
+    for row in rows.values():
+        sums = row.pop("_sums")
+        row.update({name: total / row["repeats"] for name, total in sums.items()})
     return pd.DataFrame(list(rows.values()))
 
 
@@ -319,8 +371,11 @@ class NB101Benchmark(TableBenchmark):
         epochs = self.default_fidelity(fidelity)
         if epochs not in self._tables:
             frame = self.cells[self.cells["epochs"] == epochs]
-            numeric = [c for c in frame.columns
-                       if c not in ("hash", "epochs", "adjacency", "operations", "repeats")]
+            numeric = [
+                c
+                for c in frame.columns
+                if c not in ("hash", "epochs", "adjacency", "operations", "repeats")
+            ]
             self._tables[epochs] = MetricTable(
                 frame["hash"].to_numpy(object),
                 {c: frame[c].to_numpy(np.float64) for c in numeric},

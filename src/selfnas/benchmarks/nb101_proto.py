@@ -35,16 +35,27 @@ def model_metrics_class() -> Any:
     evaluation = fdp.message_type.add()
     evaluation.name = "EvaluationData"
     for number, name in enumerate(
-        ("current_epoch", "training_time", "train_accuracy", "validation_accuracy",
-         "test_accuracy"), start=1,
+        (
+            "current_epoch",
+            "training_time",
+            "train_accuracy",
+            "validation_accuracy",
+            "test_accuracy",
+        ),
+        start=1,
     ):
         evaluation.field.add(name=name, number=number, type=F.TYPE_DOUBLE, label=optional)
     evaluation.field.add(name="checkpoint_path", number=6, type=F.TYPE_STRING, label=optional)
 
     metrics = fdp.message_type.add()
     metrics.name = "ModelMetrics"
-    metrics.field.add(name="evaluation_data", number=1, type=F.TYPE_MESSAGE,
-                      label=F.LABEL_REPEATED, type_name=".selfnas_nasbench.EvaluationData")
+    metrics.field.add(
+        name="evaluation_data",
+        number=1,
+        type=F.TYPE_MESSAGE,
+        label=F.LABEL_REPEATED,
+        type_name=".selfnas_nasbench.EvaluationData",
+    )
     metrics.field.add(name="trainable_parameters", number=2, type=F.TYPE_INT32, label=optional)
     metrics.field.add(name="total_time", number=3, type=F.TYPE_DOUBLE, label=optional)
 

@@ -38,11 +38,14 @@ def _read_raw(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         return pd.read_csv(path, dtype={"arch": str}, low_memory=False)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataCorrupt(f"{path}: not a readable {'Parquet' if suffix else 'CSV'} table "
-                          f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise DataCorrupt(
+            f"{path}: not a readable {'Parquet' if suffix else 'CSV'} table "
+            f"({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     except Exception as exc:  # pyarrow raises its own error family on broken files
-        raise DataCorrupt(f"{path}: not a readable table ({type(exc).__name__}: "
-                          f"{str(exc)[:200]})") from None
+        raise DataCorrupt(
+            f"{path}: not a readable table ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
 
 
 def parse_table(path: Path) -> pd.DataFrame:
@@ -61,8 +64,9 @@ def parse_table(path: Path) -> pd.DataFrame:
         try:
             keys.append(space.hash(space.parse(str(text))))
         except InvalidArchitecture as exc:
-            raise DataCorrupt(f"{path}: row {number + 1}: bad arch {str(text)[:80]!r}: {exc}") \
-                from None
+            raise DataCorrupt(
+                f"{path}: row {number + 1}: bad arch {str(text)[:80]!r}: {exc}"
+            ) from None
     out = pd.DataFrame({"arch": keys})
     for column in raw.columns:
         if column == "arch":

@@ -44,11 +44,22 @@ from selfnas.progress import track
 
 DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 FIDELITIES = (12, 200)
-METRICS = ("val_accuracy", "test_accuracy", "train_seconds", "epoch_seconds", "params",
-           "flops", "latency")
+METRICS = (
+    "val_accuracy",
+    "test_accuracy",
+    "train_seconds",
+    "epoch_seconds",
+    "params",
+    "flops",
+    "latency",
+)
 _HP_KEYS = {"less": 12, "full": 200, "12": 12, "200": 200}
-_TEST_SET = {"cifar10-valid": "ori-test", "cifar10": "ori-test", "cifar100": "x-test",
-             "ImageNet16-120": "x-test"}
+_TEST_SET = {
+    "cifar10-valid": "ori-test",
+    "cifar10": "ori-test",
+    "cifar100": "x-test",
+    "ImageNet16-120": "x-test",
+}
 
 
 def _mean(values: list[float]) -> float:
@@ -78,8 +89,10 @@ def arch_metrics(state: Mapping, where: str) -> dict[str, float]:
                 if times:
                     collected["train_seconds"].append(sum(times))
                     collected["epoch_seconds"].append(sum(times) / len(times))
-                for metric, set_name in (("val_accuracy", "x-valid"),
-                                         ("test_accuracy", _TEST_SET[dataset])):
+                for metric, set_name in (
+                    ("val_accuracy", "x-valid"),
+                    ("test_accuracy", _TEST_SET[dataset]),
+                ):
                     value = _final_eval(run, set_name)
                     if value is not None:
                         collected[metric].append(value)
@@ -92,8 +105,9 @@ def arch_metrics(state: Mapping, where: str) -> dict[str, float]:
             for metric, values in collected.items():
                 out[f"{dataset}:{metric}"] = _mean(values)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise DataCorrupt(f"{where}: not an ArchResults state dict ({type(exc).__name__}: "
-                          f"{exc})") from None
+        raise DataCorrupt(
+            f"{where}: not an ArchResults state dict ({type(exc).__name__}: {exc})"
+        ) from None
     if "cifar10-valid:val_accuracy" in out:  # the APIs' convention for cifar10 validation
         out["cifar10:val_accuracy"] = out["cifar10-valid:val_accuracy"]
     return out
@@ -131,10 +145,21 @@ def parse_pth(path: Path) -> pd.DataFrame:
 
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError,
-            AttributeError, TypeError, IndexError, KeyError, UnicodeDecodeError) as exc:
-        raise DataCorrupt(f"{path}: not a readable NAS-Bench-201 .pth ({type(exc).__name__}: "
-                          f"{str(exc)[:160]})") from None
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        OSError,
+        AttributeError,
+        TypeError,
+        IndexError,
+        KeyError,
+        UnicodeDecodeError,
+    ) as exc:
+        raise DataCorrupt(
+            f"{path}: not a readable NAS-Bench-201 .pth ({type(exc).__name__}: {str(exc)[:160]})"
+        ) from None
     if not isinstance(data, Mapping) or "meta_archs" not in data or "arch2infos" not in data:
         raise DataCorrupt(f"{path}: expected a dict with meta_archs and arch2infos")
     return _rows(list(data["meta_archs"]), data["arch2infos"], str(path))
@@ -151,8 +176,10 @@ def _bz2_pickle(path: Path) -> Any:
 def parse_nats_dir(folder: Path) -> pd.DataFrame:
     meta_path = folder / "meta.pickle.pbz2"
     if not meta_path.is_file():
-        raise DataNotFound(f"{folder}: no meta.pickle.pbz2; expected the unpacked "
-                           "NATS-tss-v1_0-3ffb9-simple archive")
+        raise DataNotFound(
+            f"{folder}: no meta.pickle.pbz2; expected the unpacked "
+            "NATS-tss-v1_0-3ffb9-simple archive"
+        )
     meta = _bz2_pickle(meta_path)
     if not isinstance(meta, Mapping) or "meta_archs" not in meta:
         raise DataCorrupt(f"{meta_path}: expected a dict with meta_archs")
@@ -204,12 +231,17 @@ class NB201Official(TableBenchmark):
         key = (dataset, epochs)
         if key not in self._tables:
             prefix = f"{epochs}:{dataset}:"
-            columns = {c[len(prefix):]: self.frame_all[c].to_numpy(np.float64)
-                       for c in self.frame_all.columns if c.startswith(prefix)}
-            columns = {m: columns[m] for m in METRICS if m in columns
-                       and not np.all(np.isnan(columns[m]))}
+            columns = {
+                c[len(prefix) :]: self.frame_all[c].to_numpy(np.float64)
+                for c in self.frame_all.columns
+                if c.startswith(prefix)
+            }
+            columns = {
+                m: columns[m] for m in METRICS if m in columns and not np.all(np.isnan(columns[m]))
+            }
             self._tables[key] = MetricTable(
-                self.frame_all["arch"].to_numpy(object), columns,
+                self.frame_all["arch"].to_numpy(object),
+                columns,
                 "train_seconds" if "train_seconds" in columns else None,
             )
         return self._tables[key]

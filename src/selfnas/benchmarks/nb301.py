@@ -66,7 +66,7 @@ def load_encoding(path: Path) -> list[dict[str, int]]:
 def _cell_codes(cell: Sequence[tuple[str, int]], prefix: int, encoding, out: np.ndarray) -> None:
     side = "normal" if prefix == 0 else "reduce"
     for k in range(4):
-        pairs = cell[2 * k: 2 * k + 2]
+        pairs = cell[2 * k : 2 * k + 2]
         for op, source in pairs:
             slot = prefix + EDGE_START[k] + source
             try:
@@ -79,8 +79,9 @@ def _cell_codes(cell: Sequence[tuple[str, int]], prefix: int, encoding, out: np.
             try:
                 out[slot] = encoding[slot][f"{first}_{second}"]
             except KeyError:
-                raise InvalidArchitecture(f"node {k + 2} inputs {first}_{second} not encodable") \
-                    from None
+                raise InvalidArchitecture(
+                    f"node {k + 2} inputs {first}_{second} not encodable"
+                ) from None
 
 
 def encode(genotypes: Sequence[Genotype], encoding: list[dict[str, int]]) -> np.ndarray:
@@ -193,7 +194,7 @@ class NB301Surrogate(_SurrogateBase):
         x_cat = encode(genotypes, self.encoding)
         parts = []
         for start in range(0, len(x_cat), self.BATCH):
-            chunk = x_cat[start: start + self.BATCH]
+            chunk = x_cat[start : start + self.BATCH]
             x_cont = np.full((len(chunk), 1), float(epoch), dtype=np.float32)
             parts.append(self._session.run(None, {"x_cat": chunk, "x_cont": x_cont})[0])
         return np.concatenate(parts).astype(np.float64)
@@ -260,10 +261,12 @@ class NB301Official(_SurrogateBase):
         native = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
         out = np.zeros((len(genotypes), 2), dtype=np.float64)
         for row, g in enumerate(genotypes):
-            arch = native(list(g.normal), list(g.normal_concat), list(g.reduce),
-                          list(g.reduce_concat))
-            out[row, 0] = self._accuracy.predict(config=arch, representation="genotype",
-                                                 with_noise=False)
+            arch = native(
+                list(g.normal), list(g.normal_concat), list(g.reduce), list(g.reduce_concat)
+            )
+            out[row, 0] = self._accuracy.predict(
+                config=arch, representation="genotype", with_noise=False
+            )
             if self._runtime is not None:
                 out[row, 1] = self._runtime.predict(config=arch, representation="genotype")
             else:

@@ -24,7 +24,15 @@ from selfnas.benchmarks.table import MetricTable
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidArchitecture, InvalidOption
 
 DATASETS: tuple[str, ...] = (
-    "cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv", "proteins",
+    "cora",
+    "citeseer",
+    "pubmed",
+    "cs",
+    "physics",
+    "photo",
+    "computers",
+    "arxiv",
+    "proteins",
 )
 METRICS: tuple[str, ...] = ("val_accuracy", "test_accuracy", "latency", "params")
 _SOURCE = (("valid_perf", 100.0), ("perf", 100.0), ("latency", 1.0), ("para", 1.0))
@@ -46,8 +54,10 @@ def _read_light(dataset: str) -> Mapping[int, Mapping[str, float]]:
             "nas-bench-graph (`pip install --force-reinstall nas-bench-graph`)"
         ) from None
     except Exception as exc:
-        raise DataCorrupt(f"nbgraph: the package's table for {dataset!r} cannot be read "
-                          f"({type(exc).__name__}: {exc})") from None
+        raise DataCorrupt(
+            f"nbgraph: the package's table for {dataset!r} cannot be read "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(bench, Mapping) or not bench:
         raise DataCorrupt(f"nbgraph: the package's table for {dataset!r} is not a dict of archs")
     return bench
@@ -60,9 +70,12 @@ def build_table(dataset: str) -> MetricTable:
     columns: dict[str, np.ndarray] = {}
     try:
         for name, (field, scale) in zip(METRICS, _SOURCE, strict=True):
-            columns[name] = np.fromiter(
-                (float(entry[field]) for entry in bench.values()), np.float64, len(bench)
-            ) * scale
+            columns[name] = (
+                np.fromiter(
+                    (float(entry[field]) for entry in bench.values()), np.float64, len(bench)
+                )
+                * scale
+            )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataCorrupt(f"nbgraph: entry without a numeric {exc} in {dataset!r}") from None
     return MetricTable(np.array([str(i) for i in ids], dtype=object), columns)
@@ -89,8 +102,9 @@ def arch_id(arch: Hashable) -> str:
     try:
         return str(Arch(list(link), list(ops)).valid_hash())
     except (KeyError, IndexError, TypeError, UnboundLocalError) as exc:
-        raise InvalidArchitecture(f"not a valid NB-Graph arch (link={link}, ops={ops}): {exc}") \
-            from None
+        raise InvalidArchitecture(
+            f"not a valid NB-Graph arch (link={link}, ops={ops}): {exc}"
+        ) from None
 
 
 class NBGraphBenchmark(TableBenchmark):

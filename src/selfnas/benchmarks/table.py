@@ -41,8 +41,9 @@ class MetricTable:
         for name, column in list(self.columns.items()):
             column = np.asarray(column, dtype=np.float64)
             if column.shape != self.keys.shape:
-                raise ValueError(f"column {name!r} has {column.shape[0]} rows, keys have "
-                                 f"{self.keys.shape[0]}")
+                raise ValueError(
+                    f"column {name!r} has {column.shape[0]} rows, keys have {self.keys.shape[0]}"
+                )
             self.columns[name] = column
 
     @classmethod

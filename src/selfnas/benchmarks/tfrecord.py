@@ -53,13 +53,14 @@ def mask(crc: np.ndarray | int) -> np.ndarray | int:
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def crc32c_many(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-                chunk: int = 32768) -> np.ndarray:
+def crc32c_many(
+    buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, chunk: int = 32768
+) -> np.ndarray:
     """CRC-32C of `buffer[starts[i]: starts[i] + lengths[i]]` for all i, vectorised."""
     out = np.zeros(len(starts), dtype=np.uint32)
     for first in range(0, len(starts), chunk):
-        s = starts[first: first + chunk].astype(np.int64)
-        n = lengths[first: first + chunk].astype(np.int64)
+        s = starts[first : first + chunk].astype(np.int64)
+        n = lengths[first : first + chunk].astype(np.int64)
         crc = np.full(len(s), 0xFFFFFFFF, dtype=np.uint32)
         if len(s) == 0:
             continue
@@ -76,12 +77,13 @@ def crc32c_many(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
         result = crc ^ np.uint32(0xFFFFFFFF)
         block = np.empty_like(result)
         block[order] = result
-        out[first: first + chunk] = block
+        out[first : first + chunk] = block
     return out
 
 
-def record_spans(data: bytes | np.ndarray, path: Path | str = "<bytes>",
-                 check_crc: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def record_spans(
+    data: bytes | np.ndarray, path: Path | str = "<bytes>", check_crc: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """(start, length) of each record's data; `DataCorrupt` on any bad bound or CRC."""
     buffer = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
     size = len(buffer)
@@ -92,13 +94,17 @@ def record_spans(data: bytes | np.ndarray, path: Path | str = "<bytes>",
     unpack = struct.unpack_from
     while pos < size:
         if pos + 12 > size:
-            raise DataCorrupt(f"{path}: truncated record header at byte {pos} "
-                              f"(record {len(starts)}); the file is incomplete")
+            raise DataCorrupt(
+                f"{path}: truncated record header at byte {pos} "
+                f"(record {len(starts)}); the file is incomplete"
+            )
         (length,) = unpack("<Q", raw, pos)
         end = pos + 12 + length + 4
         if end > size:
-            raise DataCorrupt(f"{path}: record {len(starts)} at byte {pos} claims {length} "
-                              f"bytes but the file ends at {size} (truncated or corrupt)")
+            raise DataCorrupt(
+                f"{path}: record {len(starts)} at byte {pos} claims {length} "
+                f"bytes but the file ends at {size} (truncated or corrupt)"
+            )
         starts.append(pos + 12)
         lengths.append(length)
         pos = end
@@ -121,29 +127,36 @@ def _check_crcs(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, pat
     header_crc = mask(crc32c_many(buffer, starts - 12, np.full(len(starts), 8)))
     bad = np.flatnonzero(header_crc != _stored(buffer, starts - 4))
     if len(bad):
-        raise DataCorrupt(f"{path}: length CRC mismatch in record {int(bad[0])} "
-                          f"(byte {int(starts[bad[0]] - 12)}); the file is corrupt")
+        raise DataCorrupt(
+            f"{path}: length CRC mismatch in record {int(bad[0])} "
+            f"(byte {int(starts[bad[0]] - 12)}); the file is corrupt"
+        )
     data_crc = mask(crc32c_many(buffer, starts, lengths))
     bad = np.flatnonzero(data_crc != _stored(buffer, starts + lengths))
     if len(bad):
-        raise DataCorrupt(f"{path}: data CRC mismatch in record {int(bad[0])} "
-                          f"(byte {int(starts[bad[0]])}); the file is corrupt")
+        raise DataCorrupt(
+            f"{path}: data CRC mismatch in record {int(bad[0])} "
+            f"(byte {int(starts[bad[0]])}); the file is corrupt"
+        )
 
 
 def read_records(path: Path | str, check_crc: bool = True) -> list[bytes]:
     data = Path(path).read_bytes()
     starts, lengths = record_spans(data, path, check_crc)
-    return [data[s: s + n] for s, n in zip(starts.tolist(), lengths.tolist(), strict=True)]
+    return [data[s : s + n] for s, n in zip(starts.tolist(), lengths.tolist(), strict=True)]
 
 
 def encode_record(payload: bytes) -> bytes:
     header = struct.pack("<Q", len(payload))
-    return (header + struct.pack("<I", mask(crc32c(header))) + payload
-            + struct.pack("<I", mask(crc32c(payload))))
+    return (
+        header
+        + struct.pack("<I", mask(crc32c(header)))
+        + payload
+        + struct.pack("<I", mask(crc32c(payload)))
+    )
 
 
 def write_records(path: Path | str, payloads: Iterable[bytes]) -> Path:
     from selfnas.atomic import write_bytes
 
     return write_bytes(path, b"".join(encode_record(p) for p in payloads))
-

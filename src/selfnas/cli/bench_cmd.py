@@ -40,12 +40,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help=", ".join(BENCHMARKS))
-    parser.add_argument("--table", action="append", type=Path, default=None,
-                        help="nb201: a CSV/Parquet table with an `arch` column (repeatable; "
-                             "tables join on arch)")
-    parser.add_argument("--source", type=Path, default=None,
-                        help="an explicit data file: nb101 .tfrecord/.pkl/.json, nb201 "
-                             ".pth or NATS folder, nb301 .onnx surrogate")
+    parser.add_argument(
+        "--table",
+        action="append",
+        type=Path,
+        default=None,
+        help="nb201: a CSV/Parquet table with an `arch` column (repeatable; tables join on arch)",
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="an explicit data file: nb101 .tfrecord/.pkl/.json, nb201 "
+        ".pth or NATS folder, nb301 .onnx surrogate",
+    )
     parser.add_argument("--dataset", help="dataset (default: the benchmark's first)")
 
 
@@ -69,16 +77,19 @@ def run_info(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(info)
         return 0
-    print(f"{info['name']}: dataset {info['dataset']} (of {', '.join(info['datasets'])}); "
-          f"size {info['size'] if info['size'] is not None else 'not enumerable'}")
+    print(
+        f"{info['name']}: dataset {info['dataset']} (of {', '.join(info['datasets'])}); "
+        f"size {info['size'] if info['size'] is not None else 'not enumerable'}"
+    )
     if info.get("surrogate"):
         print(f"surrogate: {info['surrogate']}")
     if info["fidelities"]:
         fids = info["fidelities"]
         shown = f"{fids[0]}..{fids[-1]}" if len(fids) > 4 else ", ".join(map(str, fids))
         print(f"fidelities (epochs): {shown}")
-    print_table(None, ["metric", "optimum"],
-                [[m, info["optimum"].get(m, "-")] for m in info["metrics"]])
+    print_table(
+        None, ["metric", "optimum"], [[m, info["optimum"].get(m, "-")] for m in info["metrics"]]
+    )
     return 0
 
 

@@ -35,8 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     fetch = actions.add_parser("fetch", help="download official files into the data directory")
     fetch.add_argument("name", help="a benchmark (nb101, nb301) or a file name from `data list`")
-    fetch.add_argument("--timeout", type=float, default=5.0,
-                       help="seconds to wait for the host before giving up (default 5)")
+    fetch.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        help="seconds to wait for the host before giving up (default 5)",
+    )
     fetch.set_defaults(handler=run_fetch)
 
     data.set_defaults(handler=lambda args: data.print_help() or 2)
@@ -46,23 +50,30 @@ def _rows(benchmark: str | None) -> list[dict]:
     rows = []
     for entry in sources.entries(benchmark):
         path = entry.file.path()
-        rows.append({
-            "benchmark": entry.benchmark,
-            "role": entry.role,
-            "name": entry.file.name,
-            "path": str(path),
-            "found": path.exists(),
-            "description": entry.file.description,
-            "how_to_get": entry.file.how_to_get,
-        })
+        rows.append(
+            {
+                "benchmark": entry.benchmark,
+                "role": entry.role,
+                "name": entry.file.name,
+                "path": str(path),
+                "found": path.exists(),
+                "description": entry.file.description,
+                "how_to_get": entry.file.how_to_get,
+            }
+        )
     if benchmark in (None, "nbgraph"):
         installed = importlib.util.find_spec("nas_bench_graph") is not None
-        rows.append({
-            "benchmark": "nbgraph", "role": "source", "name": "nas-bench-graph",
-            "path": "(python package)", "found": installed,
-            "description": sources.PACKAGED["nbgraph"],
-            "how_to_get": "pip install nas-bench-graph",
-        })
+        rows.append(
+            {
+                "benchmark": "nbgraph",
+                "role": "source",
+                "name": "nas-bench-graph",
+                "path": "(python package)",
+                "found": installed,
+                "description": sources.PACKAGED["nbgraph"],
+                "how_to_get": "pip install nas-bench-graph",
+            }
+        )
     return rows
 
 
@@ -75,8 +86,16 @@ def run_list(args: argparse.Namespace) -> int:
     print_table(
         None,
         ["benchmark", "role", "file", "found", "how to get it"],
-        [[r["benchmark"], r["role"], r["path"], "yes" if r["found"] else "no",
-          "" if r["found"] else r["how_to_get"]] for r in rows],
+        [
+            [
+                r["benchmark"],
+                r["role"],
+                r["path"],
+                "yes" if r["found"] else "no",
+                "" if r["found"] else r["how_to_get"],
+            ]
+            for r in rows
+        ],
     )
     return 0
 
@@ -94,8 +113,11 @@ def _check_one(entry: sources.Entry, checksum: bool) -> tuple[str, str]:
             return "ok", f"{len(starts)} records, CRCs valid"
     except DataCorrupt as exc:
         return "corrupt", str(exc)
-    known = "size+sha256" if entry.file.sha256 and checksum else (
-        "size" if entry.file.size_bytes else "present (no published checksum)")
+    known = (
+        "size+sha256"
+        if entry.file.sha256 and checksum
+        else ("size" if entry.file.size_bytes else "present (no published checksum)")
+    )
     return "ok", known
 
 
@@ -103,13 +125,23 @@ def run_check(args: argparse.Namespace) -> int:
     results = []
     for entry in sources.entries(args.benchmark):
         status, detail = _check_one(entry, not args.no_checksum)
-        results.append({"benchmark": entry.benchmark, "name": entry.file.name,
-                        "path": str(entry.file.path()), "status": status, "detail": detail})
+        results.append(
+            {
+                "benchmark": entry.benchmark,
+                "name": entry.file.name,
+                "path": str(entry.file.path()),
+                "status": status,
+                "detail": detail,
+            }
+        )
     if args.json:
         emit_json({"data_dir": str(data_dir()), "files": results})
     else:
-        print_table(None, ["benchmark", "file", "status", "detail"],
-                    [[r["benchmark"], r["path"], r["status"], r["detail"]] for r in results])
+        print_table(
+            None,
+            ["benchmark", "file", "status", "detail"],
+            [[r["benchmark"], r["path"], r["status"], r["detail"]] for r in results],
+        )
     return 1 if any(r["status"] == "corrupt" for r in results) else 0
 
 
