@@ -18,7 +18,16 @@ from selfnas.cli.output import add_json_flag, emit_json, print_table
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidOption
 
 _KNOWN = ("arch2vec", "vgae", "gae", "locality", "nao")
-_OPTION_KEYS = ("encoder", "loss", "batch_size", "lr", "kl_weight", "dropout", "latent")
+_OPTION_KEYS = (
+    "encoder",
+    "loss",
+    "batch_size",
+    "lr",
+    "kl_weight",
+    "dropout",
+    "latent",
+    "edge_bias",
+)
 
 
 def register(subparsers: Any) -> None:
@@ -38,6 +47,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="default: 32")
     p.add_argument("--lr", type=float, default=None, help="default: 1e-3")
     p.add_argument("--kl-weight", type=float, default=None, help="VGAE KL weight per node")
+    p.add_argument("--latent", type=int, default=None, help="VGAE latent size (default 16)")
+    p.add_argument(
+        "--edge-bias",
+        choices=("on", "off"),
+        default=None,
+        help="VGAE: learned per-vertex-pair edge offset (default on; off = published decoder)",
+    )
     p.add_argument(
         "--samples", type=int, default=100_000, help="archs drawn from spaces too big to enumerate"
     )
@@ -96,6 +112,8 @@ def _pretrain(args: argparse.Namespace) -> int:
     if epochs < 1:
         raise InvalidOption(f"--epochs must be >= 1, got {epochs}")
     options = {k: getattr(args, k) for k in _OPTION_KEYS if getattr(args, k, None) is not None}
+    if "edge_bias" in options:
+        options["edge_bias"] = options["edge_bias"] == "on"
     config = {
         "objective": args.objective,
         "space": space.name,

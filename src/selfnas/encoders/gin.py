@@ -23,17 +23,21 @@ from selfnas.spaces.batch import ArchBatch
 
 
 class MaskedBatchNorm(nn.BatchNorm1d):
-    """BatchNorm over the real nodes of `[N,V,D]` states; padding stays zero."""
+    """BatchNorm over the real nodes of `[N,V,D]` states; padding stays zero.
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+    `keep` selects the real rows of the flattened `[N*V, D]` states: a boolean mask
+    `[N,V]`, or (faster, what `GIN` passes) their long row indices computed once per batch.
+    """
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         n, v, d = x.shape
         flat = x.reshape(n * v, d)
-        if mask is None:
+        if keep is None:
             return super().forward(flat).reshape(n, v, d)
-        keep = mask.reshape(-1)
-        out = torch.zeros_like(flat)
-        out[keep] = super().forward(flat[keep])
-        return out.reshape(n, v, d)
+        if keep.dtype == torch.bool:
+            keep = keep.reshape(-1).nonzero().squeeze(1)
+        real = super().forward(flat.index_select(0, keep))
+        return torch.zeros_like(flat).index_copy(0, keep, real).reshape(n, v, d)
 
 
 class GINLayer(nn.Module):
@@ -48,11 +52,11 @@ class GINLayer(nn.Module):
         self.bn2 = MaskedBatchNorm(hidden)
 
     def forward(
-        self, h: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor | None
+        self, h: torch.Tensor, adj: torch.Tensor, keep: torch.Tensor | None
     ) -> torch.Tensor:
         x = (1.0 + self.eps) * h + torch.bmm(adj, h)
-        x = torch.relu(self.bn1(self.lin1(x), mask))
-        return torch.relu(self.bn2(self.lin2(x), mask))
+        x = torch.relu(self.bn1(self.lin1(x), keep))
+        return torch.relu(self.bn2(self.lin2(x), keep))
 
 
 class GIN(GraphEncoder):
@@ -72,11 +76,9 @@ class GIN(GraphEncoder):
     def forward(self, batch: ArchBatch) -> torch.Tensor:
         adj = batch.adj + batch.adj.transpose(1, 2)
         h = batch.one_hot_ops()
-        # a whole-batch check once, so spaces without padding skip the masked path
-        mask = None if bool(batch.mask.all()) else batch.mask
-        keep = None if mask is None else mask.unsqueeze(-1).to(h.dtype)
+        # real rows found once per batch (None: no padding, plain BatchNorm); each layer's
+        # BatchNorm writes zeros on padding rows and ReLU keeps them zero
+        rows = None if bool(batch.mask.all()) else batch.mask.reshape(-1).nonzero().squeeze(1)
         for layer in self.layers:
-            h = layer(h, adj, mask)
-            if keep is not None:
-                h = h * keep
+            h = layer(h, adj, rows)
         return h

@@ -33,6 +33,7 @@ from selfnas.pretrain.locality_losses import (
     metric_loss_config,
 )
 from selfnas.pretrain.nao import NAOObjective, construct_objective, graphs_to_archs
+from selfnas.pretrain.objective import grouped_steps
 from selfnas.spaces.base import Arch, SearchSpace
 from selfnas.spaces.batch import ArchBatch
 
@@ -223,6 +224,9 @@ class LocalityObjective(NAOObjective):
         self, train: ArchBatch, rng: np.random.Generator, epoch: int
     ) -> Iterator[GroupedBatch]:
         return self.sampler.batches(train, rng, self.batch_size // self.sampler.group_size)
+
+    def steps_per_epoch(self, num_train: int) -> int:
+        return grouped_steps(num_train, self.batch_size // self.sampler.group_size)
 
     def loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
         nll, embedding, parts = self.reconstruction(batch.archs)

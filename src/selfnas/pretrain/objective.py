@@ -79,6 +79,11 @@ class Objective(nn.Module, ABC):
     #: gradient-norm clip applied by the trainer (None: no clipping)
     grad_clip: float | None = 5.0
 
+    def steps_per_epoch(self, num_train: int) -> int:
+        """How many batches `batches` yields for `num_train` archs (progress bars and
+        schedulers); grouped objectives override it."""
+        return -(-num_train // max(1, int(getattr(self, "batch_size", 32))))
+
     @abstractmethod
     @torch.no_grad()
     def embed(self, archs: ArchBatch) -> torch.Tensor:
@@ -111,3 +116,10 @@ class Objective(nn.Module, ABC):
     def latents(self, archs: ArchBatch) -> torch.Tensor:
         """The latent codes that `sample_decode` accepts (default: `embed`)."""
         return self.embed(archs)
+
+
+def grouped_steps(num_train: int, anchors_per_batch: int) -> int:
+    """Batches of a grouped epoch: every arch once as an anchor, `anchors_per_batch` anchors
+    a batch, a last batch with a single anchor dropped (it has no negatives)."""
+    full, rest = divmod(num_train, max(1, anchors_per_batch))
+    return full + int(rest >= 2)

@@ -124,7 +124,7 @@ class Trainer:
         data = data.to(self.device)
         self.train_set = data[torch.as_tensor(train_idx, device=self.device)]
         self.held_out = data[torch.as_tensor(held_idx, device=self.device)]
-        steps = -(-len(self.train_set) // max(1, int(getattr(objective, "batch_size", 32))))
+        steps = objective.steps_per_epoch(len(self.train_set))
         self.steps_per_epoch = steps
         self.optimizer, self.scheduler = objective.configure_optimizer(steps)
 
@@ -153,7 +153,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())  # map_location moved it
         return int(state["epoch"]), list(state["history"])
 
     def _save(self, epoch: int, history: list[dict[str, Any]]) -> None:
@@ -187,7 +187,7 @@ class Trainer:
                 loss, parts = self.objective.loss(batch)
                 loss.backward()
                 if self.objective.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(params, self.objective.grad_clip)
+                    torch.nn.utils.clip_grad_norm_(params, self.objective.grad_clip, foreach=True)
                 self.optimizer.step()
                 if self.scheduler is not None:
                     self.scheduler.step()

@@ -67,7 +67,9 @@ class ArchBatch:
         return int(self.adj.shape[0])
 
     def __getitem__(self, index: slice | torch.Tensor | np.ndarray | list[int]) -> ArchBatch:
-        if not isinstance(index, slice):
+        if isinstance(index, torch.Tensor):
+            index = index.long()  # stays on its device (no host round trip)
+        elif not isinstance(index, slice):
             index = torch.as_tensor(np.asarray(index), dtype=torch.long)
         return replace(self, adj=self.adj[index], ops=self.ops[index], mask=self.mask[index])
 
