@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import shared_file
+from selfnas.spaces import nb101_hash
 from selfnas.spaces.nb101 import NB101Space
 from selfnas.spaces.nb101_cell import hash_labels
-from selfnas.spaces import nb101_hash
 from selfnas.spaces.nb101_hash import module_hash, module_hashes
 
 
