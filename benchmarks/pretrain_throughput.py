@@ -153,6 +153,51 @@ def throughput(space, train: ArchBatch, batch_size: int, threads: int, steps: in
     return seen / (time.perf_counter() - began)
 
 
+def equal_batch_timing(
+    space: Any, train: ArchBatch, batch_size: int, steps: int, repeats: int, seed: int
+) -> dict[str, Any]:
+    """Samples/s of ours and of the plain loop at the same batch size and lr, `steps` steps
+    each, alternated `repeats` times (ABAB) so a change of machine load hits both alike."""
+    adj_lists, ops_lists = train.adj.tolist(), train.ops.tolist()
+    rates: dict[str, list[float]] = {"ours": [], "plain": []}
+    for rep in range(repeats):
+        for name in ("ours", "plain"):
+            torch.manual_seed(seed)
+            obj = get_objective("arch2vec", space, batch_size=batch_size)
+            opt, _ = obj.configure_optimizer(0)
+            params = list(obj.parameters())
+            rng = np.random.default_rng([seed, rep])
+            order = rng.permutation(len(train))[: steps * batch_size]
+            if name == "plain":
+                batches = plain_batches(adj_lists, ops_lists, order, batch_size, train.op_names)
+            else:
+                batches = obj.batches(train, rng, 0)
+            obj.train()
+            began, seen = time.perf_counter(), 0
+            for _, batch in zip(range(steps), batches, strict=False):
+                opt.zero_grad(set_to_none=True)
+                loss, _ = obj.loss(batch)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 5.0, foreach=name == "ours")
+                opt.step()
+                seen += len(batch[0])
+            rates[name].append(seen / (time.perf_counter() - began))
+            print(f"[timing] {name} rep {rep}: {rates[name][-1]:.0f} samples/s", flush=True)
+    ours, plain = float(np.median(rates["ours"])), float(np.median(rates["plain"]))
+    return {
+        "batch_size": batch_size,
+        "lr": 1e-3,
+        "steps_per_measurement": steps,
+        "repeats": repeats,
+        "ours_samples_per_second": ours,
+        "plain_samples_per_second": plain,
+        "ours_seconds_per_epoch": len(train) / ours,
+        "plain_seconds_per_epoch": len(train) / plain,
+        "epoch_time_ratio_ours_over_plain": plain / ours,
+        "all_samples_per_second": rates,
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -167,6 +212,13 @@ def main() -> None:
     p.add_argument("--max-seconds", type=float, default=3600.0, help="training-time cap per loop")
     p.add_argument("--sweep-steps", type=int, default=30, help="steps per batch/thread sweep point")
     p.add_argument("--skip-plain", action="store_true")
+    p.add_argument(
+        "--timing-only",
+        action="store_true",
+        help="only the equal-batch timing (no sweep, no time-to-quality runs)",
+    )
+    p.add_argument("--timing-steps", type=int, default=300, help="steps per timing measurement")
+    p.add_argument("--timing-repeats", type=int, default=3)
     p.add_argument("--out", default=None)
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -175,6 +227,11 @@ def main() -> None:
     train_idx, held_idx = split_indices(len(data), 0.1, args.seed)
     train, held = data[train_idx], data[held_idx]
     load_before = os.getloadavg()
+    timing = equal_batch_timing(space, train, 32, args.timing_steps, args.timing_repeats, args.seed)
+    print(json.dumps({"equal_batch_timing": timing}), flush=True)
+    if args.timing_only:
+        write_timing(args, space, data, train, timing, load_before)
+        return
     sweep = {
         f"batch{bs}_threads{t}": throughput(space, train, bs, t, args.sweep_steps)
         for bs in (32, 128, 512)
@@ -200,6 +257,7 @@ def main() -> None:
         "ours": ours,
         "plain": plain,
         "time_to_quality_ratio": ratio,
+        "equal_batch_timing": timing,
         "sweep_samples_per_second": sweep,
         "torch_threads": 1,
         "torch": torch.__version__,
@@ -213,6 +271,35 @@ def main() -> None:
         if result[name]:
             summary[name] = {k: v for k, v in result[name].items() if k != "history"}
     print(json.dumps(summary, indent=2))
+    if args.out:
+        write_json(args.out, result)
+
+
+def write_timing(
+    args: argparse.Namespace,
+    space: Any,
+    data: ArchBatch,
+    train: ArchBatch,
+    timing: dict[str, Any],
+    load_before: tuple[float, float, float],
+) -> None:
+    result = {
+        "space": space.name,
+        "archs": len(data),
+        "train": len(train),
+        "equal_batch_timing": timing,
+        "time_to_quality": "not measured (--timing-only); see docs/results/pretraining.md",
+        "torch_threads": 1,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "note": "2 CPU cores shared with other agents; ratios are from the same run",
+    }
+    print(json.dumps(result, indent=2))
     if args.out:
         write_json(args.out, result)
 

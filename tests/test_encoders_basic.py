@@ -119,3 +119,47 @@ def test_registry_is_a_dict_and_rejects_unknown_names():
     assert {"gin", "gcn", "mlp"} <= set(ENCODERS)
     with pytest.raises(InvalidOption, match="unknown encoder"):
         get_encoder("transformer", _Vocab())
+
+
+def _isomorphic_nb101(space, cell, rng):
+    """The same NB101 cell written with its intermediate vertices in another topological
+    order (another adjacency matrix for one graph), or None if the cell has only one."""
+    adj = np.asarray(cell.adjacency)
+    n = len(cell.operations)
+    for _ in range(50):
+        order = np.r_[0, rng.permutation(np.arange(1, n - 1)), n - 1]
+        moved = adj[np.ix_(order, order)]
+        if np.tril(moved).any() or np.array_equal(moved, adj):
+            continue  # not upper triangular (not a valid spec), or the same matrix
+        return space.from_spec(moved, [cell.operations[i] for i in order])
+    return None
+
+
+def test_arch2vec_embedding_is_invariant_on_isomorphic_nb101_cells():
+    from selfnas.errors import InvalidArchitecture
+    from selfnas.pretrain.registry import get_objective
+
+    space = get_space("nb101")
+    rng = np.random.default_rng(4)
+    cells, moved = [], []
+    while len(cells) < 24:
+        k = int(rng.integers(5, 8))
+        upper = np.triu(rng.random((k, k)) < 0.45, 1).astype(np.int64)
+        ops = ["input", *(str(o) for o in rng.choice(NB101_OPS[1:4], k - 2)), "output"]
+        try:
+            cell = space.from_spec(upper, ops)
+        except InvalidArchitecture:
+            continue
+        other = _isomorphic_nb101(space, cell, rng)
+        if other is None:
+            continue
+        assert space.hash(other) == space.hash(cell)
+        cells.append(cell)
+        moved.append(other)
+    torch.manual_seed(0)
+    obj = get_objective("arch2vec", space)
+    a, b = space.batch(cells), space.batch(moved)
+    assert not torch.equal(a.adj, b.adj)
+    obj.train()
+    obj.loss((a, None))  # move BatchNorm statistics off their initial values
+    torch.testing.assert_close(obj.embed(b), obj.embed(a), rtol=1e-5, atol=1e-5)

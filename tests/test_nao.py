@@ -129,3 +129,24 @@ def test_sample_decode_accepts_unnormalised_embeddings(space) -> None:
     obj = _objective(space)
     rec = obj.sample_decode(3.0 * torch.randn(5, 16))
     assert rec.adj.shape == (5, 8, 8) and rec.ops.shape == (5, 8)
+
+
+def _nao_run(space, out_dir, epochs: int):
+    from selfnas.pretrain.trainer import Trainer
+
+    torch.manual_seed(0)
+    obj = OBJECTIVES["nao"](space, batch_size=16)
+    data = space.batch(space.sample(48, np.random.default_rng(3)))
+    return obj, Trainer(obj, data, out_dir, {"objective": "nao"}, epochs=epochs).run()
+
+
+def test_resumed_run_matches_uninterrupted(space, tmp_path) -> None:
+    obj_full, full = _nao_run(space, tmp_path / "full", 2)
+    _nao_run(space, tmp_path / "cut", 1)
+    obj_cut, resumed = _nao_run(space, tmp_path / "cut", 2)
+    assert [r["epoch"] for r in resumed.history] == [1, 2]
+    assert resumed.final["train_loss"] == full.final["train_loss"]
+    for (name, a), (_, b) in zip(
+        obj_full.state_dict().items(), obj_cut.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name

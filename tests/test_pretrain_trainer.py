@@ -81,3 +81,24 @@ def test_finished_run_is_not_trained_again(space, data, tmp_path):
     first = _trainer(space, data, tmp_path / "run", epochs=1).run()
     again = _trainer(space, data, tmp_path / "run", epochs=1).run()
     assert again.history == first.history
+
+
+@pytest.mark.parametrize("objective", ["arch2vec+margin", "locality"])
+def test_steps_per_epoch_counts_grouped_batches(space, data, objective):
+    """Grouped batches hold `batch/8` anchors each, so an epoch has ~8x more of them than
+    `len(train) / batch` (the progress bar's total must say so)."""
+    torch.manual_seed(0)
+    if objective == "locality":
+        obj = get_objective("locality", space, loss="margin", batch_size=32)
+    else:
+        obj = get_objective("arch2vec", space, loss="margin", batch_size=32)
+    train = data[:90]
+    counted = sum(1 for _ in obj.batches(train, np.random.default_rng(0), 0))
+    assert obj.steps_per_epoch(len(train)) == counted == 23  # 90 anchors, 4 a batch (+1 of 2)
+
+
+def test_plain_objective_steps_per_epoch_is_ceil(space, data):
+    obj = get_objective("arch2vec", space, batch_size=64)
+    assert obj.steps_per_epoch(len(data)) == sum(
+        1 for _ in obj.batches(data, np.random.default_rng(0), 0)
+    )

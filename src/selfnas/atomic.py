@@ -16,8 +16,12 @@ from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; on success it replaces `target`."""
+def atomic_path(target: str | os.PathLike[str], fsync: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; on success it replaces `target`.
+
+    `fsync=False` skips the flush to disk: the replace is still atomic for every process
+    (a `kill -9` never leaves a torn file), only an OS crash may lose the latest write;
+    for checkpoints rewritten many times a second."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -25,8 +29,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        if fsync:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results should be readable
         os.replace(tmp, target)
     finally:
@@ -40,15 +45,17 @@ def _umask() -> int:
     return current
 
 
-def write_with(target: str | os.PathLike[str], writer: Callable[[IO[bytes]], Any]) -> Path:
+def write_with(
+    target: str | os.PathLike[str], writer: Callable[[IO[bytes]], Any], fsync: bool = True
+) -> Path:
     """Call `writer(binary_file)` on a temporary file, then move it into place."""
-    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+    with atomic_path(target, fsync) as tmp, open(tmp, "wb") as handle:
         writer(handle)
     return Path(target)
 
 
-def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
-    return write_with(target, lambda handle: handle.write(data))
+def write_bytes(target: str | os.PathLike[str], data: bytes, fsync: bool = True) -> Path:
+    return write_with(target, lambda handle: handle.write(data), fsync)
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> Path:

@@ -7,29 +7,37 @@ and writes the regret plot and a 2-D map of the embeddings. `--benchmark nb201 -
 runs the same on a NAS-Bench-201 table the user has.
 
 The budget is five minutes on a 2-core laptop, so the demo trims what costs time and
-says so: fewer pretraining epochs than `selfnas pretrain`'s default, BO asks 10 archs per
-round with a 50-epoch DNGO, and the map is a PCA (`selfnas plot embeddings` draws UMAP).
+says so: arch2vec trains 3 epochs (`selfnas pretrain` trains 10) and embeds every arch;
+BO asks 10 archs per round with a 50-epoch DNGO; GATES-EA retrains a 30-epoch predictor
+every 10 queries and ranks 128 one-edit mutants (its defaults rank 512 mutants of up to
+two edits); the map is a PCA (`selfnas plot embeddings` draws UMAP). Everything lands in
+`--out` and a rerun resumes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from importlib import util
 from pathlib import Path
 from typing import Any
 
-from selfnas.cli.output import print_table
+from selfnas.cli.output import add_json_flag, emit_json, print_table
 from selfnas.errors import InvalidOption
 
 STRATEGIES: dict[str, dict[str, Any]] = {
     "random": {},
     "re": {},
     "bo": {"batch": 10, "epochs": 50},
-    "gates-ea": {},
+    "gates-ea": {"k": 10, "epochs": 30, "candidates": 128, "max_edits": 1},
 }
-LABELS = {"random": "random search", "re": "regularised evolution", "bo": "arch2vec-BO",
-          "gates-ea": "GATES-EA"}
+LABELS = {
+    "random": "random search",
+    "re": "regularised evolution",
+    "bo": "arch2vec-BO",
+    "gates-ea": "GATES-EA",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,23 +46,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pretrain arch2vec, compare four searches, plot (about 5 minutes, no data needed)",
         description="Pretrain arch2vec on the benchmark's space, run random search, "
         "regularised evolution, arch2vec-BO and GATES-EA over --seeds seeds of --budget "
-        "queries, print the comparison and write regret.png and embeddings.png to --out.",
+        "queries, print the comparison and write regret.png and embeddings.png to --out. "
+        "A rerun with the same --out resumes (finished parts are not redone).",
     )
-    demo.add_argument("--benchmark", default="nbgraph", choices=("nbgraph", "nb201"),
-                      help="nbgraph (ships with pip) or nb201 (needs --table)")
-    demo.add_argument("--table", action="append", default=[], metavar="FILE",
-                      help="NB201 table (CSV/Parquet with an `arch` column)")
+    demo.add_argument(
+        "--benchmark",
+        default="nbgraph",
+        choices=("nbgraph", "nb201"),
+        help="nbgraph (ships with pip) or nb201 (needs --table)",
+    )
+    demo.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="NB201 table (CSV/Parquet with an `arch` column; repeatable)",
+    )
     demo.add_argument("--dataset", default=None, help="nbgraph dataset (default cora)")
-    demo.add_argument("--metric", default=None,
-                      help="search metric (default: validation accuracy where there is one)")
+    demo.add_argument(
+        "--metric",
+        default=None,
+        help="search metric (default: validation accuracy where there is one)",
+    )
     demo.add_argument("--test-metric", default=None, help="reported metric (default: test)")
-    demo.add_argument("--seeds", type=int, default=10)
+    demo.add_argument("--seeds", type=int, default=10, help="search seeds per strategy")
     demo.add_argument("--budget", type=int, default=100, help="queries per seed")
     demo.add_argument("--epochs", type=int, default=3, help="arch2vec pretraining epochs")
+    demo.add_argument(
+        "--pretrain-archs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train arch2vec on N archs of the space (default 0: all); every arch is embedded",
+    )
+    demo.add_argument(
+        "--strategies",
+        default=",".join(STRATEGIES),
+        help="comma-separated subset of " + ", ".join(STRATEGIES),
+    )
     demo.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
-    demo.add_argument("--out", type=Path, default=Path("selfnas-demo"),
-                      help="output directory (default ./selfnas-demo; reruns resume)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("selfnas-demo"),
+        help="output directory (default ./selfnas-demo; reruns resume)",
+    )
     demo.add_argument("--seed", type=int, default=0, help="pretraining seed")
+    demo.add_argument(
+        "--tensorboard",
+        default=None,
+        metavar="DIR",
+        help="also write the pretraining curve and every search run as TensorBoard events",
+    )
+    add_json_flag(demo)
     demo.set_defaults(handler=run_demo)
 
 
@@ -65,15 +109,18 @@ def _problem(args: argparse.Namespace):
         if args.table:
             raise InvalidOption("--table is for --benchmark nb201")
         return ProblemSpec(
-            benchmark="nbgraph", dataset=args.dataset or "cora",
-            metric=args.metric or "val_accuracy", test_metric=args.test_metric or "test_accuracy",
+            benchmark="nbgraph",
+            dataset=args.dataset or "cora",
+            metric=args.metric or "val_accuracy",
+            test_metric=args.test_metric or "test_accuracy",
         )
     if not args.table:
         raise InvalidOption("--benchmark nb201 needs --table FILE (e.g. nb201_200ep_cifar10.csv)")
     return ProblemSpec(
         benchmark="nb201",
         benchmark_options={"tables": [str(Path(t).expanduser().resolve()) for t in args.table]},
-        metric=args.metric, test_metric=args.test_metric,
+        metric=args.metric,
+        test_metric=args.test_metric,
     )
 
 
@@ -101,8 +148,14 @@ def plot_map(problem: Any, embedding: Path, target: Path, title: str) -> Path:
     xy = PCA(n_components=2, random_state=0).fit_transform(matrix)
     order = np.argsort(values) if values is not None else slice(None)
     fig, ax = plt.subplots(figsize=(6, 5), dpi=120)
-    points = ax.scatter(xy[order, 0], xy[order, 1], c=None if values is None else values[order],
-                        s=2, cmap="viridis", linewidths=0)
+    points = ax.scatter(
+        xy[order, 0],
+        xy[order, 1],
+        c=None if values is None else values[order],
+        s=2,
+        cmap="viridis",
+        linewidths=0,
+    )
     if values is not None:
         fig.colorbar(points, ax=ax, label=problem.test_metric)
     ax.set_title(title, fontsize=10)
@@ -115,51 +168,168 @@ def plot_map(problem: Any, embedding: Path, target: Path, title: str) -> Path:
     return target
 
 
+def _strategies(text: str) -> dict[str, dict[str, Any]]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown or not names:
+        raise InvalidOption(
+            f"--strategies: unknown {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(STRATEGIES)}"
+        )
+    chosen = {n: STRATEGIES[n] for n in dict.fromkeys(names)}
+    missing = [n for n in chosen if not available(n)]
+    if missing:
+        raise InvalidOption(f"strategies not in this build: {', '.join(missing)}")
+    return chosen
+
+
+def _embed_once(pre: Any, target: Path, seed: int) -> Path:
+    """Embed every arch, unless a rerun finds the embeddings of this very checkpoint."""
+    from selfnas.reproduce.common import embed
+
+    checkpoint = pre.run_dir / "checkpoint.pt"
+    if (
+        target.is_file()
+        and checkpoint.is_file()
+        and target.stat().st_mtime >= checkpoint.stat().st_mtime
+    ):
+        return target
+    return embed(pre, target, seed=seed)
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # pragma: no cover - not on this platform
+        return None
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    from selfnas.reproduce.common import compare, embed, pretrain
+    from selfnas import progress
+    from selfnas.atomic import write_json, write_text
+    from selfnas.reproduce.common import compare, pretrain
+    from selfnas.runtime import configure_threads
     from selfnas.search.problem import build_problem
     from selfnas.search.summary import markdown_table
 
-    if args.seeds < 1 or args.budget < 1 or args.epochs < 1:
-        raise InvalidOption("--seeds, --budget and --epochs must be >= 1")
+    if min(args.seeds, args.budget, args.epochs) < 1 or args.pretrain_archs < 0:
+        raise InvalidOption("--seeds, --budget and --epochs must be >= 1, --pretrain-archs >= 0")
+    strategies = _strategies(args.strategies)
+    if args.json:
+        progress.set_enabled(False)
+    say = (lambda *a, **k: None) if args.json else print
+    configure_threads(None)
+    if args.tensorboard:  # loops that log live (selfnas.tracking.log) write here too
+        from selfnas.tracking import configure
+
+        configure(args.tensorboard)
     began = time.perf_counter()
+    load_before = _load_average()
     spec = _problem(args)
     problem = build_problem(spec)  # fails here, before any training, on a bad table
     out: Path = args.out
+    resuming = (out / "pretrain" / "checkpoint.pt").is_file()
     out.mkdir(parents=True, exist_ok=True)
     space = problem.space.name
-    print(f"[1/3] pretraining arch2vec on the {space} space ({args.epochs} epochs)", flush=True)
-    pre = pretrain("arch2vec", space, out / "pretrain", epochs=args.epochs, seed=args.seed,
-                   validity_samples=500)
-    emb = embed(pre, out / "embeddings.npz", seed=args.seed)
-    print(f"      reconstruction accuracy {pre.final.get('reconstruction_accuracy', 0):.3f}, "
-          f"{time.perf_counter() - began:.0f} s", flush=True)
-    strategies = {k: v for k, v in STRATEGIES.items() if available(k)}
-    missing = [LABELS[k] for k in STRATEGIES if k not in strategies]
-    if missing:
-        print(f"      (not in this build, skipped: {', '.join(missing)})")
+    subset = args.pretrain_archs or None
+    timings: dict[str, float] = {}
+    say(
+        f"[1/3] pretraining arch2vec on the {space} space: {args.epochs} epoch(s) on "
+        + (f"{subset} archs" if subset else "every arch")
+        + (f" (resuming in {out})" if resuming else ""),
+        flush=True,
+    )
+    t = time.perf_counter()
+    pre = pretrain(
+        "arch2vec",
+        space,
+        out / "pretrain",
+        epochs=args.epochs,
+        seed=args.seed,
+        subset=subset,
+        validity_samples=200,
+    )
+    emb = _embed_once(pre, out / "embeddings.npz", args.seed)
+    timings["pretrain_and_embed"] = time.perf_counter() - t
+    say(
+        f"      reconstruction accuracy {pre.final.get('reconstruction_accuracy', 0):.3f} "
+        f"(held-out), {timings['pretrain_and_embed']:.0f} s",
+        flush=True,
+    )
     spec = type(spec)(**{**spec.to_dict(), "embedding": str(emb.resolve())})
     problem = build_problem(spec)
     title = f"{spec.benchmark} {problem.dataset or ''}: {problem.metric} -> {problem.test_metric}"
-    print(f"[2/3] searching: {', '.join(LABELS[k] for k in strategies)}; "
-          f"{args.seeds} seeds x {args.budget} queries", flush=True)
-    _, summary, regret_png = compare(spec, strategies, args.seeds, args.budget, out / "search",
-                                     args.workers, title=title)
-    print("[3/3] plotting the embedding map", flush=True)
-    map_png = plot_map(problem, emb, out / "embeddings.png",
-                       f"arch2vec embeddings of {space} (PCA), colour: {problem.test_metric}")
-    from selfnas.atomic import write_text
+    say(
+        f"[2/3] searching: {', '.join(LABELS[k] for k in strategies)}; "
+        f"{args.seeds} seeds x {args.budget} queries",
+        flush=True,
+    )
+    t = time.perf_counter()
+    _, summary, regret_png = compare(
+        spec, strategies, args.seeds, args.budget, out / "search", args.workers, title=title
+    )
+    timings["search"] = time.perf_counter() - t
+    say(f"      {timings['search']:.0f} s", flush=True)
+    say("[3/3] plotting the embedding map", flush=True)
+    t = time.perf_counter()
+    map_png = plot_map(
+        problem,
+        emb,
+        out / "embeddings.png",
+        f"arch2vec embeddings of {space} (PCA), colour: {problem.test_metric}",
+    )
+    timings["plot"] = time.perf_counter() - t
+    table_md = write_text(
+        out / "comparison.md", markdown_table(summary, regret_at=min(50, args.budget))
+    )
+    tb_runs: list[str] = []
+    if args.tensorboard:
+        from selfnas.tracking import export_tree
 
-    write_text(out / "comparison.md", markdown_table(summary, regret_at=min(50, args.budget)))
+        tb_runs = export_tree(out, Path(args.tensorboard))
+    timings["total"] = time.perf_counter() - began
+    record = {
+        "benchmark": spec.benchmark,
+        "dataset": problem.dataset,
+        "metric": problem.metric,
+        "test_metric": problem.test_metric,
+        "seeds": args.seeds,
+        "budget": args.budget,
+        "pretrain": {
+            "epochs": args.epochs,
+            "archs": subset,
+            "reconstruction_accuracy": pre.final.get("reconstruction_accuracy"),
+        },
+        "strategies": strategies,
+        "summary": summary,
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
+        "resumed": resuming,
+        "load_average_1min": {"start": load_before, "end": _load_average()},
+        "cpu_count": os.cpu_count(),
+        "files": {
+            "regret": str(regret_png),
+            "embeddings": str(map_png),
+            "table": str(table_md),
+        },
+    }
+    if tb_runs:
+        record["tensorboard"] = tb_runs
+    write_json(out / "demo.json", record)
+    if args.json:
+        emit_json(record)
+        return 0
     rows = []
     for name, s in summary.items():
-        rows.append([
-            LABELS.get(name, name), s["seeds"],
-            f"{s['mean_test']:.2f} ± {s['std_test']:.2f}",
-            f"{s['mean_test_regret']:.2f} ± {s['std_test_regret']:.2f}",
-            f"{s['mean_rank']:.0f}",
-            f"{100 * s['found_optimum_fraction']:.0f} %",
-        ])
+        rows.append(
+            [
+                LABELS.get(name, name),
+                s["seeds"],
+                f"{s['mean_test']:.2f} ± {s['std_test']:.2f}",
+                f"{s['mean_test_regret']:.2f} ± {s['std_test_regret']:.2f}",
+                f"{s['mean_rank']:.0f}",
+                f"{100 * s['found_optimum_fraction']:.0f} %",
+            ]
+        )
     print_table(
         f"{title}: best arch after {args.budget} queries (mean ± std over {args.seeds} seeds)",
         ["strategy", "seeds", "test acc. (%)", "test regret (%)", "rank", "found optimum"],
@@ -167,6 +337,8 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     print(f"regret plot:   {regret_png}")
     print(f"embedding map: {map_png}")
-    print(f"table:         {out / 'comparison.md'}")
-    print(f"done in {time.perf_counter() - began:.0f} s")
+    print(f"table:         {table_md}")
+    if tb_runs:
+        print(f"tensorboard:   {args.tensorboard} (`tensorboard --logdir {args.tensorboard}`)")
+    print(f"done in {timings['total']:.0f} s (rerun with the same --out to resume)")
     return 0

@@ -1,0 +1,275 @@
+"""`selfnas oneshot search|finetune|ablate`: SSWP-NAS from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from selfnas.cli.output import add_json_flag, emit_json, print_table
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    parts = [float(p) for p in text.split(",")]
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(
+            "expected three comma-separated fractions, e.g. 0.2,0.4,0.4"
+        )
+    return parts[0], parts[1], parts[2]
+
+
+def _cap(text: str) -> int | None:
+    return None if text.lower() in ("none", "off", "-1") else int(text)
+
+
+def _add_search_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset",
+        default="mnist5k",
+        help="mnist5k, digits, animals10k, cifar10, cifar100 or folder:PATH",
+    )
+    parser.add_argument(
+        "--data-root", default=None, help="folder holding the dataset (default: the data directory)"
+    )
+    parser.add_argument("--cells", type=int, default=8, help="cells L (reductions at L/3 and 2L/3)")
+    parser.add_argument("--channels", type=int, default=16, help="initial channels C")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--images-per-epoch",
+        type=int,
+        default=None,
+        help="weight-step images per epoch (default: the whole weight half)",
+    )
+    parser.add_argument("--objective", choices=("simclr", "supervised"), default="simclr")
+    parser.add_argument("--temperature", type=float, default=0.07)
+    parser.add_argument("--prune", choices=("fpp", "bpp", "end"), default="fpp")
+    parser.add_argument(
+        "--split",
+        type=_fractions,
+        default=(0.2, 0.4, 0.4),
+        help="warm-up,search,prune fractions of the epochs",
+    )
+    parser.add_argument("--skip-dropout", type=float, default=0.2)
+    parser.add_argument(
+        "--max-skip",
+        type=_cap,
+        default=2,
+        help="skip connections per cell at most ('none': no cap)",
+    )
+    parser.add_argument(
+        "--max-pool", type=_cap, default=2, help="pools per cell at most ('none': no cap)"
+    )
+    parser.add_argument("--lr", type=float, default=0.025)
+    parser.add_argument("--arch-lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--arch-every", type=int, default=5, help="weight steps per architecture step"
+    )
+    parser.add_argument("--crop-scale", type=float, nargs=2, default=(0.3, 1.0))
+    parser.add_argument("--blur-p", type=float, default=0.5)
+    parser.add_argument(
+        "--jitter", type=float, default=0.4, help="colour-jitter strength (colour images)"
+    )
+    parser.add_argument("--flip", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--distributed", action="store_true", help="join the torchrun process group"
+    )
+    parser.add_argument("--sync-bn", action="store_true")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    parser.add_argument(
+        "--checkpoint-cells",
+        type=int,
+        default=None,
+        metavar="N",
+        help="recompute the first N cells in backward (less memory, more compute); "
+        "default: up to the first reduction cell; 0: none; -1: all",
+    )
+
+
+def _search_config(args: argparse.Namespace, **overrides: Any):
+    from selfnas.errors import InvalidOption
+    from selfnas.oneshot.distributed import local_device
+    from selfnas.oneshot.search import SearchConfig
+
+    if args.amp and "cuda" not in str(args.device) and args.device != "auto":
+        raise InvalidOption("--amp needs a CUDA device")
+    values = dict(
+        dataset=args.dataset,
+        data_root=args.data_root,
+        cells=args.cells,
+        channels=args.channels,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        images_per_epoch=args.images_per_epoch,
+        objective=args.objective,
+        temperature=args.temperature,
+        prune=args.prune,
+        split=tuple(args.split),
+        skip_dropout=args.skip_dropout,
+        max_skip=args.max_skip,
+        max_pool=args.max_pool,
+        lr=args.lr,
+        arch_lr=args.arch_lr,
+        arch_every=args.arch_every,
+        crop_scale=tuple(args.crop_scale),
+        blur_p=args.blur_p,
+        jitter=args.jitter,
+        flip=args.flip,
+        seed=args.seed,
+        device=local_device(args.device),
+        threads=args.threads,
+        sync_bn=args.sync_bn,
+        amp=args.amp,
+        checkpoint_cells=args.checkpoint_cells,
+    )
+    values.update(overrides)
+    return SearchConfig(**values)
+
+
+def _quiet(args: argparse.Namespace) -> None:
+    if getattr(args, "json", False):
+        from selfnas import progress
+
+        progress.set_enabled(False)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from selfnas.oneshot.distributed import current, init_from_env
+    from selfnas.oneshot.search import run_search
+
+    _quiet(args)
+    if args.distributed:
+        init_from_env()
+    result = run_search(_search_config(args), args.out, resume=not args.no_resume)
+    if not current().is_main:
+        return 0
+    if args.json:
+        emit_json(
+            {"genotypes": result.genotypes, "seconds": result.seconds, "network": result.network}
+        )
+    else:
+        print_table("SSWP-NAS genotypes", ["cell", "genotype"], list(enumerate(result.genotypes)))
+        print(f"network: {result.network}  ({result.seconds:.1f} s)")
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from selfnas.oneshot.finetune import FinetuneConfig, finetune
+
+    _quiet(args)
+    config = FinetuneConfig(
+        label_fraction=args.label_fraction,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        init=args.init,
+        augment=args.augment,
+        seed=args.seed,
+        pretrain_epochs=args.pretrain_epochs,
+        device=args.device,
+        threads=args.threads,
+    )
+    result = finetune(args.run_dir, config)
+    if args.json:
+        emit_json(result)
+    else:
+        print(
+            f"{args.init} init, {args.label_fraction:.0%} labels: "
+            f"test accuracy {result['test_accuracy']:.4f}"
+        )
+    return 0
+
+
+def _ablate(args: argparse.Namespace) -> int:
+    from selfnas.oneshot.ablate import AblationConfig, run_ablation
+
+    _quiet(args)
+    base = _search_config(args)
+    report = run_ablation(
+        AblationConfig(
+            search=base,
+            label_fraction=args.label_fraction,
+            finetune_epochs=args.finetune_epochs,
+            rows=tuple(args.rows) if args.rows else None,
+        ),
+        args.out,
+    )
+    if args.json:
+        emit_json(report)
+    else:
+        print_table(
+            "SSWP-NAS ablation (Table 3 layout, small scale)",
+            [
+                "table",
+                "name",
+                "test error % (scratch)",
+                "test error % (concomitant)",
+                "relative gain",
+            ],
+            [
+                [
+                    r["table"],
+                    r["name"],
+                    f"{100 * r['error_scratch']:.2f}",
+                    f"{100 * r['error_concomitant']:.2f}",
+                    "-" if r.get("relative_gain") is None else f"{100 * r['relative_gain']:.2f}",
+                ]
+                for r in report["rows"]
+            ],
+        )
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    oneshot = subparsers.add_parser(
+        "oneshot", help="SSWP-NAS: self-supervised, weight-preserving one-shot search"
+    )
+    commands = oneshot.add_subparsers(dest="oneshot_command", metavar="SUBCOMMAND")
+    oneshot.set_defaults(handler=lambda args: (oneshot.print_help(), 2)[1])
+
+    search = commands.add_parser("search", help="search the final network on unlabelled data")
+    _add_search_options(search)
+    search.add_argument(
+        "--out", required=True, help="run directory (checkpoint, genotypes, network)"
+    )
+    search.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    add_json_flag(search)
+    search.set_defaults(handler=_search)
+
+    tune = commands.add_parser(
+        "finetune", help="fine-tune a searched network on a fraction of labels"
+    )
+    tune.add_argument("run_dir", metavar="DIR")
+    tune.add_argument("--label-fraction", type=float, default=0.1)
+    tune.add_argument("--epochs", type=int, default=10)
+    tune.add_argument("--batch-size", type=int, default=64)
+    tune.add_argument("--lr", type=float, default=0.025)
+    tune.add_argument("--init", choices=("concomitant", "random", "simclr"), default="concomitant")
+    tune.add_argument(
+        "--augment", action="store_true", help="random-resized crops while fine-tuning"
+    )
+    tune.add_argument(
+        "--pretrain-epochs", type=int, default=None, help="simclr init: default the search's epochs"
+    )
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--device", default="auto")
+    tune.add_argument("--threads", type=int, default=None)
+    add_json_flag(tune)
+    tune.set_defaults(handler=_finetune)
+
+    ablate = commands.add_parser(
+        "ablate", help="SL vs SSL x FPP/BPP/end x skip-dropout (Table 3 layout)"
+    )
+    _add_search_options(ablate)
+    ablate.add_argument("--out", required=True, help="folder for the ablation's runs")
+    ablate.add_argument(
+        "--label-fraction", type=float, default=1.0, help="labels used to train each architecture"
+    )
+    ablate.add_argument("--finetune-epochs", type=int, default=10)
+    ablate.add_argument(
+        "--rows", nargs="*", default=None, help="subset of row names (e.g. SSL+FPP SL)"
+    )
+    add_json_flag(ablate)
+    ablate.set_defaults(handler=_ablate)

@@ -1,0 +1,253 @@
+"""`selfnas search` and `selfnas compare`: seeds of search strategies on one runner.
+
+    selfnas search --benchmark nb201 --table nb201_200ep_cifar10.csv --metric cifar10_test \
+        --strategy ls --budget 300 --seeds 100 --out runs/ls
+    selfnas compare --benchmark nb201 --table ... --strategies random,re,ls,bo \
+        --embedding emb.npz --budget 300 --seeds 100 --out runs/cmp
+
+A run directory resumes: re-run the same command after a crash and finished seeds are
+kept, interrupted ones continue from their last checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from selfnas.cli.output import add_json_flag, emit_json, print_table
+from selfnas.errors import InvalidOption
+
+
+def register(subparsers: Any) -> None:
+    search = subparsers.add_parser(
+        "search",
+        help="run one search strategy over many seeds",
+        description="Run one search strategy for --seeds seeds (in parallel workers), "
+        "writing one row per query to OUT/results.parquet and a summary.",
+    )
+    _add_problem(search)
+    search.add_argument(
+        "--strategy", required=True, help="random, re, ls, rl, bo, bo-gp, nao or gates-ea"
+    )
+    search.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="strategy option (repeatable), e.g. population=50",
+    )
+    search.set_defaults(handler=run_search)
+
+    compare = subparsers.add_parser(
+        "compare",
+        help="run several strategies on the same seeds and compare them",
+        description="Run every strategy on the same seeds; write a markdown table "
+        "(comparison.md) and a PNG of mean regret vs queries (regret.png).",
+    )
+    _add_problem(compare)
+    compare.add_argument("--strategies", required=True, help="comma-separated strategy names")
+    compare.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="STRATEGY.KEY=VALUE",
+        help="option of one strategy (repeatable), e.g. re.population=10",
+    )
+    compare.add_argument(
+        "--seeds-for",
+        action="append",
+        default=[],
+        metavar="STRATEGY=K",
+        help="run STRATEGY on only the first K seeds (repeatable; for expensive strategies)",
+    )
+    compare.set_defaults(handler=run_compare)
+
+
+def _add_problem(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--benchmark", required=True, help="benchmark name (nb201, nbgraph, ...)")
+    parser.add_argument("--space", help="search space (default: the benchmark's)")
+    parser.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="benchmark table file (repeatable; nb201)",
+    )
+    parser.add_argument(
+        "--bench-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="other benchmark option (repeatable)",
+    )
+    parser.add_argument("--dataset", help="benchmark dataset (e.g. cora, citeseer)")
+    parser.add_argument("--metric", help="the metric the search sees (default: the first)")
+    parser.add_argument(
+        "--test-metric", help="metric for regret, optimum and reported accuracy (default: --metric)"
+    )
+    parser.add_argument("--embedding", help="pretrained embeddings file (`selfnas embed`)")
+    parser.add_argument("--pretrained", help="pretrained controller directory (nao)")
+    budget = parser.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--budget", type=int, help="distinct archs queried per seed")
+    budget.add_argument("--budget-seconds", type=float, help="simulated training seconds per seed")
+    parser.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
+    parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: the cores available)"
+    )
+    parser.add_argument("--out", required=True, help="run directory (resumes if it exists)")
+    add_json_flag(parser)
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidOption(f"{what} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _spec(args: argparse.Namespace):
+    from selfnas.search.problem import ProblemSpec
+
+    options: dict[str, Any] = dict(_pairs(args.bench_option, "--bench-option"))
+    if args.table:
+        options["tables"] = [str(Path(t).expanduser().resolve()) for t in args.table]
+    return ProblemSpec(
+        space=args.space,
+        benchmark=args.benchmark,
+        benchmark_options=options,
+        dataset=args.dataset,
+        metric=args.metric,
+        test_metric=args.test_metric,
+        embedding=str(Path(args.embedding).resolve()) if args.embedding else None,
+        pretrained=str(Path(args.pretrained).resolve()) if args.pretrained else None,
+    )
+
+
+def _run(
+    args: argparse.Namespace,
+    strategies: dict[str, dict[str, Any]],
+    seeds_for: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    from selfnas import progress
+    from selfnas.atomic import write_csv, write_json, write_text
+    from selfnas.search.plots import plot_regret
+    from selfnas.search.runner import Budget, default_workers, run_tasks
+    from selfnas.search.summary import (
+        markdown_table,
+        regret_curves,
+        summarise,
+        summary_frame,
+    )
+
+    if args.seeds < 1:
+        raise InvalidOption(f"--seeds must be >= 1, got {args.seeds}")
+    if args.json:
+        progress.set_enabled(False)
+    budget = Budget(args.budget, args.budget_seconds)
+    spec = _spec(args)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    began = time.perf_counter()
+    frame = run_tasks(
+        spec, strategies, seeds, budget, args.out, args.workers, args.command, seeds_for
+    )
+    summary = summarise(frame)
+    out = Path(args.out)
+    from selfnas.runs import RunDir
+
+    run_dir = RunDir(out)
+    run_dir.write_summary(summary)
+    wall = time.perf_counter() - began
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    workers = args.workers or default_workers()
+    write_json(
+        out / "timing.json",
+        {"wall_seconds": wall, "workers": workers, "loadavg_1min": load, "note":
+         "this invocation only; seeds finished by earlier invocations are reused"},
+    )
+    command = "selfnas " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    table = markdown_table(summary)
+    timing = (
+        f"This invocation: {wall:.0f} s wall with {workers} worker(s), 1-min load average "
+        f"{load if load is None else round(load, 1)} (seeds finished earlier are reused)."
+    )
+    write_text(out / "comparison.md", f"{command}\n\n{table}\n{timing}\n")
+    parts = (spec.benchmark, spec.dataset, spec.test_metric or spec.metric)
+    title = " ".join(x for x in parts if x)
+    curves = regret_curves(frame, args.budget)
+    plot_regret(curves, out / "regret.png", title=title)
+    write_csv(out / "curves.csv", curves)
+    write_csv(out / "summary.csv", summary_frame(summary))
+    return summary
+
+
+def _show(summary: dict[str, dict[str, Any]]) -> None:
+    columns = [
+        "strategy",
+        "seeds",
+        "median q. to optimum",
+        "found optimum",
+        "test regret",
+        "test acc.",
+        "rank",
+    ]
+    rows = []
+    for name, s in summary.items():
+        regret = s["mean_test_regret"]
+        rows.append(
+            [
+                name,
+                s["seeds"],
+                s["median_queries_to_optimum"],
+                f"{100 * s['found_optimum_fraction']:.0f} %",
+                None if regret is None else f"{regret:.3f} ± {s['std_test_regret']:.3f}",
+                None if s["mean_test"] is None else f"{s['mean_test']:.3f} ± {s['std_test']:.3f}",
+                None if s["mean_rank"] is None else f"{s['mean_rank']:.1f}",
+            ]
+        )
+    print_table(None, columns, rows)
+
+
+def run_search(args: argparse.Namespace) -> int:
+    strategies = {args.strategy: _pairs(args.option, "--option")}
+    summary = _run(args, strategies)
+    if args.json:
+        emit_json({"strategy": args.strategy, **summary[args.strategy]})
+    else:
+        _show(summary)
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    names = [n.strip() for n in args.strategies.split(",") if n.strip()]
+    if not names or len(set(names)) != len(names):
+        raise InvalidOption(f"--strategies {args.strategies!r}: give distinct names")
+    strategies: dict[str, dict[str, Any]] = {n: {} for n in names}
+    for key, value in _pairs(args.option, "--option").items():
+        name, dot, option = key.partition(".")
+        if not dot or name not in strategies:
+            raise InvalidOption(
+                f"--option {key}={value}: expected STRATEGY.KEY=VALUE with STRATEGY one of "
+                f"{', '.join(names)}"
+            )
+        strategies[name][option] = value
+    seeds_for: dict[str, int] = {}
+    for name, count in _pairs(args.seeds_for, "--seeds-for").items():
+        try:
+            seeds_for[name] = int(count)
+        except ValueError:
+            raise InvalidOption(f"--seeds-for {name}={count}: expected an integer") from None
+    summary = _run(args, strategies, seeds_for)
+    if args.json:
+        emit_json(summary)
+    else:
+        _show(summary)
+    return 0

@@ -1,0 +1,210 @@
+"""The derived network: a plain module built from per-cell genotypes, no search machinery.
+
+The same `DerivedCell` class serves two roles: the exported network's cells, and the
+supernet's fixed (pruned) cells, which therefore cost exactly what the derived cell costs.
+Module names match the supernet's kept modules (`cells.i.edges.<edge>` <- the supernet's
+`cells.i.edges.<edge>.ops.<op>`), so the concomitant weights copy 1:1.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from selfnas.errors import DataCorrupt, DataNotFound
+from selfnas.oneshot.derive import NODES, CellGenotype, genotypes_from_text, genotypes_to_text
+from selfnas.oneshot.ops import FactorizedReduce, ReLUConvBN, make_op
+
+FORMAT = "selfnas-sswp-network/1"
+
+
+@dataclass(frozen=True)
+class MacroConfig:
+    """Depth and width shared by the supernet and the network (weight preservation needs it)."""
+
+    cells: int = 8
+    channels: int = 16
+    in_channels: int = 1
+    stem_multiplier: int = 3
+
+    def reduction_cells(self) -> tuple[int, ...]:
+        """Reduction cells at L/3 and 2L/3, as in DARTS."""
+        return tuple(sorted({self.cells // 3, 2 * self.cells // 3}))
+
+    def layout(self) -> list[tuple[int, int, int, bool, bool]]:
+        """Per cell: (C_prev_prev, C_prev, C, reduction, reduction_prev)."""
+        c_curr = self.stem_multiplier * self.channels
+        c_pp, c_p, c_curr = c_curr, c_curr, self.channels
+        rows = []
+        reduction_prev = False
+        for index in range(self.cells):
+            reduction = index in self.reduction_cells()
+            if reduction:
+                c_curr *= 2
+            rows.append((c_pp, c_p, c_curr, reduction, reduction_prev))
+            reduction_prev = reduction
+            c_pp, c_p = c_p, NODES * c_curr
+        return rows
+
+    @property
+    def feature_dim(self) -> int:
+        return self.layout()[-1][2] * NODES
+
+
+def make_preprocess(
+    c_pp: int, c_p: int, c: int, reduction_prev: bool
+) -> tuple[nn.Module, nn.Module]:
+    pre0 = FactorizedReduce(c_pp, c) if reduction_prev else ReLUConvBN(c_pp, c, 1, 1, 0)
+    return pre0, ReLUConvBN(c_p, c, 1, 1, 0)
+
+
+def make_stem(config: MacroConfig) -> nn.Sequential:
+    c = config.stem_multiplier * config.channels
+    return nn.Sequential(
+        nn.Conv2d(config.in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+    )
+
+
+class DerivedCell(nn.Module):
+    """A DARTS cell holding exactly one op module on each of its 8 kept edges."""
+
+    def __init__(
+        self,
+        genotype: CellGenotype,
+        preprocess0: nn.Module,
+        preprocess1: nn.Module,
+        edges: dict[int, nn.Module],
+    ) -> None:
+        super().__init__()
+        self.genotype = genotype
+        self.reduction = genotype.reduction
+        self.preprocess0 = preprocess0
+        self.preprocess1 = preprocess1
+        self.edges = nn.ModuleDict({str(edge): edges[edge] for edge, _ in genotype.edges()})
+        self._plan = [
+            (str(edge), source)
+            for (edge, _), (_, source) in zip(genotype.edges(), genotype.ops, strict=True)
+        ]
+
+    @classmethod
+    def build(
+        cls, genotype: CellGenotype, c_pp: int, c_p: int, c: int, reduction_prev: bool
+    ) -> DerivedCell:
+        pre0, pre1 = make_preprocess(c_pp, c_p, c, reduction_prev)
+        edges = {}
+        for (edge, name), (_, source) in zip(genotype.edges(), genotype.ops, strict=True):
+            stride = 2 if genotype.reduction and source < 2 else 1
+            edges[edge] = make_op(name, c, stride)
+        return cls(genotype, pre0, pre1, edges)
+
+    def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for node in range(NODES):
+            (key_a, src_a), (key_b, src_b) = self._plan[2 * node : 2 * node + 2]
+            states.append(self.edges[key_a](states[src_a]) + self.edges[key_b](states[src_b]))
+        return torch.cat([states[i] for i in self.genotype.concat], dim=1)
+
+
+class ProjectionHead(nn.Sequential):
+    """SimCLR's projection: Linear-ReLU-Linear to `out_dim` (used during search only)."""
+
+    def __init__(self, in_dim: int, out_dim: int = 128) -> None:
+        super().__init__(
+            nn.Linear(in_dim, in_dim), nn.ReLU(inplace=False), nn.Linear(in_dim, out_dim)
+        )
+
+
+def make_head(kind: str, in_dim: int, out_dim: int) -> nn.Module:
+    return ProjectionHead(in_dim, out_dim) if kind == "projection" else nn.Linear(in_dim, out_dim)
+
+
+class Network(nn.Module):
+    """Stem, derived cells, global pooling and a head; `features` is the encoder's embedding."""
+
+    def __init__(
+        self,
+        config: MacroConfig,
+        genotypes: Sequence[CellGenotype],
+        head: str = "linear",
+        out_dim: int = 10,
+    ) -> None:
+        super().__init__()
+        if len(genotypes) != config.cells:
+            raise ValueError(
+                f"{config.cells} cells need {config.cells} genotypes, got {len(genotypes)}"
+            )
+        self.config = config
+        self.head_kind = head
+        self.out_dim = out_dim
+        self.stem = make_stem(config)
+        cells = []
+        for genotype, (c_pp, c_p, c, reduction, reduction_prev) in zip(
+            genotypes, config.layout(), strict=True
+        ):
+            if genotype.reduction != reduction:
+                raise ValueError(f"cell {len(cells)}: genotype type does not match the layout")
+            cells.append(DerivedCell.build(genotype, c_pp, c_p, c, reduction_prev))
+        self.cells = nn.ModuleList(cells)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = make_head(head, config.feature_dim, out_dim)
+
+    @property
+    def genotypes(self) -> list[CellGenotype]:
+        return [cell.genotype for cell in self.cells]
+
+    def features(self, x: Tensor) -> Tensor:
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1)
+        return self.pool(s1).flatten(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+    def replace_head(self, kind: str, out_dim: int) -> None:
+        """Swap the head (projection -> linear classifier before fine-tuning)."""
+        device = next(self.parameters()).device
+        self.head_kind, self.out_dim = kind, out_dim
+        self.head = make_head(kind, self.config.feature_dim, out_dim).to(device)
+
+
+def network_payload(network: Network) -> dict:
+    return {
+        "format": FORMAT,
+        "config": asdict(network.config),
+        "genotypes": genotypes_to_text(network.genotypes),
+        "head": network.head_kind,
+        "out_dim": network.out_dim,
+        "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
+    }
+
+
+def save_network(network: Network, path: str | os.PathLike[str]) -> None:
+    """Write the network (architecture + weights) atomically; `load_network` reads it back."""
+    from selfnas.atomic import save_torch
+
+    save_torch(path, network_payload(network))
+
+
+def load_network(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Network:
+    """Rebuild an exported network in one call, ready for inference (eval mode)."""
+    if not os.path.exists(path):
+        raise DataNotFound(f"no exported network at {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # a truncated or foreign file
+        raise DataCorrupt(f"{path}: not a readable network file ({exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise DataCorrupt(f"{path}: not a selfnas SSWP network (format {FORMAT} expected)")
+    network = Network(
+        MacroConfig(**payload["config"]),
+        genotypes_from_text(payload["genotypes"]),
+        head=payload["head"],
+        out_dim=int(payload["out_dim"]),
+    )
+    network.load_state_dict(payload["state_dict"])
+    return network.eval()

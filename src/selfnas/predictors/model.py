@@ -1,0 +1,117 @@
+"""Predictor = any architecture encoder + an MLP score head (+ a comparator head).
+
+The encoder maps a batch of architectures to embeddings `[N, D]`; the score head turns
+an embedding into one score (higher = predicted better). For the comparator loss a pair
+classifier reads two embeddings and gives the logit of "j is better than i"; it is made
+antisymmetric (`f(a, b) - f(b, a)`) so that swapping a pair flips its verdict exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from selfnas.errors import InvalidOption
+from selfnas.spaces.base import SearchSpace
+
+
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, dropout: float) -> nn.Sequential:
+    """Linear-ReLU-Dropout blocks, then a linear output layer."""
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(in_dim, width), nn.ReLU(), nn.Dropout(dropout)]
+        in_dim = width
+    layers.append(nn.Linear(in_dim, out_dim))
+    return nn.Sequential(*layers)
+
+
+def encoder_dim(encoder: nn.Module) -> int:
+    """The embedding width an encoder reports (`out_dim`, or `embed_dim` / `dim`)."""
+    for attr in ("out_dim", "embed_dim", "dim", "output_dim"):
+        value = getattr(encoder, attr, None)
+        if isinstance(value, int):
+            return value
+    raise InvalidOption(f"encoder {type(encoder).__name__} does not say its embedding width")
+
+
+def make_inputs(encoder: nn.Module, space: SearchSpace, archs: Sequence[Any]) -> Any:
+    """The tensors `encoder` reads for `archs`: its own `make_batch` if it has one, else
+    the native edge form for edge encoders on op-on-edge spaces, else the node form."""
+    maker = getattr(encoder, "make_batch", None)
+    if callable(maker):
+        return maker(space, archs)
+    if getattr(encoder, "input_form", "node") == "edge" and space.op_on_edge:
+        return space.edge_batch(archs)
+    return space.batch(archs)
+
+
+def embed(encoder: nn.Module, inputs: Any) -> torch.Tensor:
+    """`[N, D]` embeddings: the encoder's own `embed` (graph encoders pool their node
+    states their way), else its output; a tuple output (mean, logvar) gives the first and
+    per-node states `[N,V,D]` are averaged."""
+    method = getattr(encoder, "embed", None)
+    out = method(inputs) if callable(method) else encoder(inputs)
+    if isinstance(out, tuple | list):
+        out = out[0]
+    if out.dim() == 3:
+        out = out.mean(dim=1)
+    return out
+
+
+class ComparatorHead(nn.Module):
+    """Pair classifier over two embeddings: logit of P(second better than first)."""
+
+    def __init__(self, dim: int, hidden: Sequence[int], dropout: float) -> None:
+        super().__init__()
+        self.net = mlp(2 * dim, hidden, 1, dropout)
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        ab = self.net(torch.cat([first, second], dim=-1))
+        ba = self.net(torch.cat([second, first], dim=-1))
+        return (ab - ba).squeeze(-1)
+
+
+class Predictor(nn.Module):
+    """Encoder + MLP head (3 x 300, dropout 0.1 by default); optional comparator."""
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        hidden: Sequence[int] = (300, 300, 300),
+        dropout: float = 0.1,
+        comparator: bool = False,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        dim = encoder_dim(encoder)
+        self.head = mlp(dim, hidden, 1, dropout)
+        self.comparator = ComparatorHead(dim, hidden, dropout) if comparator else None
+
+    def embed(self, inputs: Any) -> torch.Tensor:
+        return embed(self.encoder, inputs)
+
+    def forward(self, inputs: Any) -> torch.Tensor:
+        """Scores `[N]` (higher = predicted better)."""
+        return self.head(self.embed(inputs)).squeeze(-1)
+
+    def compare(self, emb: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Comparator logits `[P]` for index pairs `(i, j)` of `emb`: is j better than i?"""
+        if self.comparator is None:
+            raise InvalidOption("this predictor has no comparator head")
+        return self.comparator(emb[pairs[:, 0]], emb[pairs[:, 1]])
+
+    @torch.no_grad()
+    def comparator_scores(self, emb: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """Rank with the comparator: each arch's mean win probability over `reference`
+        embeddings `[R, D]` (chunked so memory stays bounded)."""
+        assert self.comparator is not None
+        out = []
+        r = reference.shape[0]
+        for chunk in emb.split(max(1, 65536 // max(r, 1))):
+            first = reference.unsqueeze(0).expand(chunk.shape[0], r, -1)
+            second = chunk.unsqueeze(1).expand(-1, r, -1)
+            out.append(torch.sigmoid(self.comparator(first, second)).mean(dim=1))
+        return torch.cat(out)

@@ -1,0 +1,53 @@
+"""Base of searches that move in a pretrained embedding space (arch2vec-RL, arch2vec-BO).
+
+They work on row numbers of the problem's arch index (`Problem.archs`), with the embedding
+matrix aligned to it and a boolean visited mask, so a step is a few vectorised array
+operations over the whole space, never per-arch Python work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from selfnas.search.base import Arch, Strategy
+
+
+class EmbeddingStrategy(Strategy):
+    needs_embeddings = True
+    transient = ("matrix", "sq_norms")
+
+    def _setup(self) -> None:
+        self.matrix: np.ndarray = self.ctx.embeddings.matrix
+        self.sq_norms: np.ndarray = self.ctx.embeddings.sq_norms
+        if not hasattr(self, "visited"):
+            self.visited = np.zeros(len(self.matrix), dtype=bool)
+
+    def row_of(self, arch: Arch) -> int:
+        return self.ctx.problem.position[self.ctx.key(arch)]
+
+    def arch_of(self, row: int) -> Arch:
+        return self.ctx.problem.archs[int(row)]
+
+    def take(self, rows: Sequence[int]) -> list[Arch]:
+        """Mark `rows` as asked and return their archs."""
+        rows = [int(r) for r in rows]
+        self.visited[rows] = True
+        return [self.arch_of(r) for r in rows]
+
+    def random_rows(self, n: int) -> list[int]:
+        """Up to `n` distinct unvisited rows, uniformly at random."""
+        free = np.flatnonzero(~self.visited)
+        if not len(free):
+            return []
+        return [int(r) for r in self.rng.choice(free, size=min(n, len(free)), replace=False)]
+
+    def nearest_unvisited(self, point: np.ndarray) -> int | None:
+        """The unvisited row closest (L2) to `point` in the embedding space."""
+        if self.visited.all():
+            return None
+        point = np.asarray(point, dtype=np.float32)
+        dist = self.sq_norms - 2.0 * (self.matrix @ point)  # + |point|^2, same for all rows
+        dist[self.visited] = np.inf
+        return int(np.argmin(dist))

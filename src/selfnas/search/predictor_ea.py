@@ -1,0 +1,114 @@
+"""GATES predictor-guided evolution (Ning et al., 2020, sec. 4.3): mutate the best archs
+into many candidates, rank them with a predictor trained with a ranking loss, and query
+only the top-k.
+
+After `init` random archs, each round (re)trains a fresh predictor (GATES encoder + MLP
+head, hinge ranking loss, `selfnas.predictors`) on every arch queried so far, mutates the
+`parents` best archs into up to `candidates` never-queried archs (1 to `max_edits` random
+edits each), scores them and asks the `k` best. With `--pretrained DIR` the encoder starts
+from a pretraining run's encoder weights (when its shape matches the predictor's).
+
+The predictor is rebuilt from scratch every round from the strategy's own generator, so
+a checkpoint needs nothing beyond the queried archs and the generator state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from selfnas.errors import InvalidOption
+from selfnas.search.base import Arch, DiscreteStrategy, Options
+
+
+@dataclass
+class PredictorEAOptions(Options):
+    #: random archs before the first predictor
+    init: int = 16
+    #: archs queried per round (the predictor's top-k)
+    k: int = 8
+    #: best archs mutated into candidates each round
+    parents: int = 16
+    #: candidates scored per round
+    candidates: int = 512
+    #: a candidate is 1 .. max_edits random edits of a parent
+    max_edits: int = 2
+    #: predictor: encoder, ranking loss, epochs, learning rate, head width
+    encoder: str = "gates"
+    loss: str = "hinge"
+    epochs: int = 60
+    lr: float = 1e-3
+    hidden: int = 64
+
+
+class PredictorEvolution(DiscreteStrategy):
+    name = "gates-ea"
+    options_class = PredictorEAOptions
+
+    def __init__(self, ctx, rng, options: PredictorEAOptions) -> None:
+        o = options
+        if min(o.init, o.k, o.parents, o.candidates, o.max_edits, o.epochs) < 1 or o.init < 2:
+            raise InvalidOption("gates-ea needs init >= 2 and k, parents, candidates, "
+                                "max_edits, epochs >= 1")
+        super().__init__(ctx, rng, options)
+        self.pool: list[tuple[Arch, float]] = []
+
+    def ask(self) -> list[Arch]:
+        if len(self.pool) < self.options.init:
+            return self.random_new(self.options.init - len(self.pool))
+        candidates = self._candidates()
+        if not candidates:
+            return self.random_new(self.options.k)
+        scores = self._score(candidates)
+        top = np.argsort(-scores, kind="stable")[: self.options.k]
+        return [self.mark(candidates[i]) for i in top]
+
+    def tell(self, archs: Sequence[Arch], values: Sequence[float]) -> None:
+        self.pool.extend((a, float(v)) for a, v in zip(archs, values, strict=True))
+
+    def _candidates(self) -> list[Arch]:
+        """Never-queried mutants of the best archs, distinct, in generation order."""
+        o = self.options
+        space = self.ctx.space
+        parents = [a for a, _ in sorted(self.pool, key=lambda m: m[1], reverse=True)]
+        parents = parents[: o.parents]
+        out: list[Arch] = []
+        keys: set[str] = set()
+        for _ in range(4 * o.candidates):
+            if len(out) >= o.candidates:
+                break
+            parent = parents[int(self.rng.integers(len(parents)))]
+            edits = int(self.rng.integers(1, o.max_edits + 1))
+            child = space.random_edit(parent, edits, self.rng)
+            key = self.key(child)
+            if key not in keys and key not in self.visited:
+                keys.add(key)
+                out.append(child)
+        return out
+
+    def _predictor(self):
+        from selfnas.predictors.experiment import build_encoder, load_pretrained
+        from selfnas.predictors.model import Predictor
+
+        torch.manual_seed(int(self.rng.integers(2**62)))
+        encoder = build_encoder(self.options.encoder, self.ctx.space)
+        if self.ctx.pretrained:
+            load_pretrained(encoder, self.ctx.pretrained)
+        hidden = (self.options.hidden, self.options.hidden)
+        return Predictor(encoder, hidden=hidden, dropout=0.0)
+
+    def _score(self, candidates: list[Arch]) -> np.ndarray:
+        from selfnas.predictors.model import make_inputs
+        from selfnas.predictors.trainer import TrainConfig, score, train
+
+        o = self.options
+        predictor = self._predictor()
+        archs = [a for a, _ in self.pool]
+        y = np.array([v for _, v in self.pool], dtype=np.float64)
+        config = TrainConfig(loss=o.loss, epochs=o.epochs, lr=o.lr, batch_size=512)
+        train(predictor, make_inputs(predictor.encoder, self.ctx.space, archs), y, config,
+              self.rng)
+        return score(predictor, make_inputs(predictor.encoder, self.ctx.space, candidates))

@@ -1,0 +1,67 @@
+"""Run directories: config checks on resume, atomic checkpoints, tidy result files."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from selfnas.errors import DataCorrupt, ResumeMismatch
+from selfnas.runs import RunDir
+
+CONFIG = {"problem": {"benchmark": "nb201"}, "budget": {"queries": 10},
+          "strategies": {"re": {"population": 50}}}
+
+
+def test_config_is_recorded_then_checked(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.ensure_config(CONFIG)
+    assert run.read_config() == CONFIG
+    run.ensure_config(CONFIG)  # the same run resumes
+    with pytest.raises(ResumeMismatch, match="budget"):
+        run.ensure_config({**CONFIG, "budget": {"queries": 20}})
+    with pytest.raises(ResumeMismatch, match="options of re"):
+        run.ensure_config({**CONFIG, "strategies": {"re": {"population": 10}}})
+
+
+def test_new_strategies_may_join_a_run(tmp_path):
+    run = RunDir(tmp_path)
+    run.ensure_config(CONFIG)
+    merged = run.ensure_config({**CONFIG, "strategies": {"ls": {"init": 1}}})
+    assert set(merged["strategies"]) == {"re", "ls"}
+    assert set(run.read_config()["strategies"]) == {"re", "ls"}
+
+
+def test_checkpoint_round_trip_and_finish(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.load_checkpoint("ls", 3) is None
+    run.save_checkpoint("ls", 3, {"rows": [1, 2], "x": "y"})
+    assert run.load_checkpoint("ls", 3) == {"rows": [1, 2], "x": "y"}
+    frame = pd.DataFrame({"strategy": ["ls"], "seed": [3], "step": [1]})
+    run.finish_seed("ls", 3, frame)
+    assert run.seed_done("ls", 3)
+    assert not run.checkpoint_path("ls", 3).exists()
+    pd.testing.assert_frame_equal(run.collect([("ls", 3), ("ls", 4)]), frame)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_damaged_checkpoint_is_a_clear_error(tmp_path):
+    run = RunDir(tmp_path)
+    path = run.checkpoint_path("re", 0)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a checkpoint journal, just some bytes")
+    with pytest.raises(DataCorrupt, match="seed_0000"):
+        run.load_checkpoint("re", 0)
+
+
+def test_a_torn_last_record_falls_back_to_the_previous_tell(tmp_path):
+    """What a kill -9 in the middle of an append leaves behind."""
+    run = RunDir(tmp_path)
+    run.save_checkpoint("ls", 1, {"tells": 1})
+    run.save_checkpoint("ls", 1, {"tells": 2, "pad": "x" * 1000})
+    path = run.checkpoint_path("ls", 1)
+    whole = path.read_bytes()
+    for cut in (len(whole) - 1, len(whole) - 1000, len(whole) - 1010):
+        path.write_bytes(whole[:cut])
+        assert run.load_checkpoint("ls", 1) == {"tells": 1}
+    path.write_bytes(whole[:5])  # even the first record torn: start afresh
+    assert run.load_checkpoint("ls", 1) is None
