@@ -136,7 +136,7 @@ def test_arch2vec_nb201_quick(tmp_path, capsys):
     shared_file("nb201/nb201_200ep_cifar10.csv")
     measured, report = _run("arch2vec-nb201", tmp_path / "a2v", capsys)
     test = measured[measured["column"] == "test"]
-    assert set(test["row"]) == {"RE", "RS", "arch2vec-RL", "arch2vec-BO"}
+    assert set(test["row"]) == {"RE", "RS", "REINFORCE", "arch2vec-RL", "arch2vec-BO"}
     assert test["ours"].between(85, 94.3733 + 1e-6).all()  # 200-epoch CIFAR-10 test accuracy
     assert "(`selfnas report` reads them)" in report
     assert (tmp_path / "a2v" / "search" / "cifar-10" / "results.parquet").is_file()

@@ -99,3 +99,23 @@ def test_export_tree_reads_histories_and_search_runs_and_is_idempotent(tmp_path)
     re_seed = tracking.read_scalars(logdir / "search" / "re" / "seed_0000")
     assert re_seed["search/regret"] == [(1, 5.0), (2, 3.5), (3, 3.5)]
     assert len(list((logdir / "search" / "random").rglob("events.out.tfevents.*"))) == 1
+
+
+def test_every_run_command_offers_tensorboard_and_exports_its_run(tmp_path, monkeypatch, capsys):
+    from selfnas.cli import _leaf_parsers, build_parser, main
+
+    parser = build_parser()
+    leaves = {leaf.prog.removeprefix("selfnas "): leaf for leaf in _leaf_parsers(parser)}
+    for command in ("pretrain", "search", "compare", "oneshot search", "oneshot finetune",
+                    "predict-grid", "demo", "reproduce"):
+        assert "--tensorboard" in leaves[command]._option_string_actions, command
+    monkeypatch.delenv(tracking.ENV, raising=False)
+    status = main([
+        "search", "--benchmark", "nbgraph", "--dataset", "cora", "--metric", "val_accuracy",
+        "--strategy", "re", "--budget", "12", "--seeds", "2", "--workers", "1",
+        "--out", str(tmp_path / "run"), "--tensorboard", str(tmp_path / "tb"),
+    ])
+    assert status == 0
+    scalars = tracking.read_scalars(tmp_path / "tb")
+    assert scalars["search/regret"] and all(len(p) == 2 * 12 for p in scalars.values())
+    assert "tensorboard:" in capsys.readouterr().err

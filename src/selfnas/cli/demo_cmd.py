@@ -155,9 +155,11 @@ def plot_map(problem: Any, embedding: Path, target: Path, title: str) -> Path:
         s=2,
         cmap="viridis",
         linewidths=0,
+        # a few broken archs (near-zero accuracy) would squash every other colour together
+        vmin=None if values is None else float(np.percentile(values, 5)),
     )
     if values is not None:
-        fig.colorbar(points, ax=ax, label=problem.test_metric)
+        fig.colorbar(points, ax=ax, label=f"{problem.test_metric} (lowest 5 % clipped)")
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])

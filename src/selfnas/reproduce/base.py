@@ -9,11 +9,14 @@ differs: a reader sees at a glance where we stand and why a gap may exist.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from selfnas.atomic import write_json
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Report:
     extra_markdown: list[str] = field(default_factory=list)
     quick: bool = False
     seconds: float = 0.0
+    #: the last invocation's share of `seconds`, and how many invocations it took
+    invocation_seconds: float = 0.0
+    invocations: int = 1
     command: str = ""
 
 
@@ -113,10 +119,17 @@ class Reproduction:
         return None
 
     def execute(self, ctx: Context) -> Report:
+        """Run (or resume) the reproduction; its run time adds up over resumed invocations,
+        so the report states what the whole run cost, not just its last piece."""
         began = time.perf_counter()
         ctx.out.mkdir(parents=True, exist_ok=True)
+        ledger = ctx.out / "run_seconds.json"
+        before = json.loads(ledger.read_text()) if ledger.is_file() else {}
         report = self.run(ctx)
-        report.seconds = time.perf_counter() - began
+        report.invocation_seconds = time.perf_counter() - began
+        report.seconds = float(before.get("seconds", 0.0)) + report.invocation_seconds
+        report.invocations = int(before.get("invocations", 0)) + 1
+        write_json(ledger, {"seconds": report.seconds, "invocations": report.invocations})
         report.quick = ctx.quick
         return report
 

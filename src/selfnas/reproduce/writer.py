@@ -186,7 +186,13 @@ def write_report(report: Report, out: Path) -> Path:
         "",
         f"Reproduces: {report.citation}.",
         "",
-        f"Mode: {mode}. Run time: {report.seconds:.0f} s.",
+        f"Mode: {mode}. Run time: {report.seconds:.0f} s"
+        + (
+            f" over {report.invocations} invocations (resumed; the last took "
+            f"{report.invocation_seconds:.0f} s)."
+            if report.invocations > 1
+            else "."
+        ),
         "",
     ]
     if report.command:

@@ -146,6 +146,7 @@ STRATEGIES: dict[str, tuple[str, str]] = {
     "bo-gp": ("selfnas.search.bo", "GPSearch"),
     "nao": ("selfnas.search.nao", "NAOSearch"),
     "gates-ea": ("selfnas.search.predictor_ea", "PredictorEvolution"),
+    "reinforce": ("selfnas.search.reinforce_ops", "OpReinforce"),
 }
 
 
