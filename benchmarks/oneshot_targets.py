@@ -9,7 +9,9 @@ dropout 0.2, SimCLR), then 10 fine-tune epochs on 10 % of the labels; `--sl` als
 with the supervised objective and trains its architecture from random initialisation.
 
 Prints (and writes) one JSON document; times are wall seconds on the machine it ran on,
-with the 1-minute load average recorded beside them.
+with the 1-minute load average recorded beside them. Rerunning with the same `--out` resumes:
+a finished search or fine-tune is reused with its recorded accuracy and seconds (`reused`),
+an interrupted one continues from its last epoch checkpoint.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ def main() -> None:
         entry = {
             "search_config": asdict(config),
             "search_seconds": result.seconds,
+            "search_load_avg_after": os.getloadavg()[0],
             "genotypes": result.genotypes,
             "finetune": [],
         }
@@ -148,11 +151,22 @@ def main() -> None:
                     ),
                 )
                 entry["finetune"].append(
-                    {k: tuned[k] for k in ("init", "label_fraction", "test_accuracy", "seconds")}
+                    {
+                        **{
+                            k: tuned[k]
+                            for k in ("init", "label_fraction", "test_accuracy", "seconds")
+                        },
+                        "reused": bool(tuned.get("cached", False)),
+                        "load_avg_after": os.getloadavg()[0],
+                    }
                 )
                 print(json.dumps(entry["finetune"][-1]), flush=True)
-        entry["search_plus_finetune_wall_seconds"] = time.perf_counter() - started
-        entry["search_plus_finetune_cpu_seconds"] = time.process_time() - cpu_started
+        # recorded seconds survive a resume (finished searches/fine-tunes are reused, not re-run)
+        entry["search_plus_all_finetunes_seconds"] = result.seconds + sum(
+            row["seconds"] for row in entry["finetune"]
+        )
+        entry["this_invocation_wall_seconds"] = time.perf_counter() - started
+        entry["this_invocation_cpu_seconds"] = time.process_time() - cpu_started
         report["runs"][objective] = entry
     report["load_avg_end"] = os.getloadavg()[0]
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

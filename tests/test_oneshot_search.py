@@ -157,27 +157,17 @@ def test_cli_search_then_finetune_end_to_end(tmp_path, capsys):
     saved = json.loads((out / "result.json").read_text())
     summary = parse_genotype(saved["darts_summary"])  # one normal + reduce DARTS genotype
     assert summary.normal in [g.to_darts_cell() for g in network.genotypes]
-    assert (
-        main(
-            [
-                "oneshot",
-                "finetune",
-                str(out),
-                "--label-fraction",
-                "0.1",
-                "--epochs",
-                "1",
-                "--init",
-                "random",
-                "--device",
-                "cpu",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    argv_tune = ["oneshot", "finetune", str(out), "--label-fraction", "0.1", "--epochs", "1"]
+    argv_tune += ["--init", "random", "--device", "cpu", "--json"]
+    assert main(argv_tune) == 0
     tuned = json.loads(capsys.readouterr().out)
     assert 0.0 <= tuned["test_accuracy"] <= 1.0 and tuned["init"] == "random"
+    assert not tuned.get("cached")
+    # a finished fine-tune is reused with its recorded accuracy and time, not re-run
+    assert main(argv_tune) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["cached"] is True
+    assert (again["test_accuracy"], again["seconds"]) == (tuned["test_accuracy"], tuned["seconds"])
     assert main(["oneshot", "finetune", str(tmp_path / "nothing"), "--json"]) == 2
 
 
