@@ -7,7 +7,15 @@ import pytest
 
 from selfnas.errors import InvalidOption
 from selfnas.predictors.experiment import PredictSpec
-from selfnas.predictors.grid import COLUMNS, grid_specs, markdown, parse_encoder, write
+from selfnas.predictors.grid import (
+    COLUMNS,
+    grid_specs,
+    markdown,
+    parse_encoder,
+    reusable,
+    spec_key,
+    write,
+)
 
 
 def test_parse_encoder_options():
@@ -53,11 +61,74 @@ def test_markdown_layout_and_files(tmp_path):
         columns=list(COLUMNS),
     )
     text = markdown(frame, 15625)
-    assert "| | 0.5% (78) | 1% (156) | N@5 @ 156 | N@10 @ 156 |" in text.replace("|  |", "| |")
-    assert "| gates | 0.750 ± 0.000 | 0.800 ± 0.000 | 1.0 | 1.0 |" in text
-    assert "| mlp | - | 0.600 ± 0.000 | 40.0 | 40.0 |" in text
+    header = "| | 0.5% (78) | 1% (156) | N@5 / N@10 @ 78 | N@5 / N@10 @ 156 |"
+    assert header in text.replace("|  |", "| |")
+    assert "| gates | 0.750 ± 0.000 | 0.800 ± 0.000 | 2.0 / 2.0 | 1.0 / 1.0 |" in text
+    assert "| mlp | - | 0.600 ± 0.000 | - | 40.0 / 40.0 |" in text
     assert "Losses" in text
+    only = markdown(frame, 15625, nk_sizes=[156])
+    assert "| gates | 0.750 ± 0.000 | 0.800 ± 0.000 | 1.0 / 1.0 |" in only
     paths = write(frame, tmp_path / "grid", 15625, "<!-- cmd -->\n\n")
     assert [p.name for p in paths] == ["grid.csv", "grid.md"]
     assert pd.read_csv(paths[0]).shape == (4, len(COLUMNS))
     assert paths[1].read_text().startswith("<!-- cmd -->")
+
+
+def test_spec_key_tracks_every_field():
+    base = PredictSpec(seeds=3)
+    assert spec_key(base) == spec_key(PredictSpec(seeds=3))
+    assert spec_key(base) != spec_key(PredictSpec(seeds=2))
+    assert spec_key(base) != spec_key(PredictSpec(seeds=3, epochs=100))
+    assert spec_key(base) != spec_key(PredictSpec(seeds=3, pretrained="/runs/a2v"))
+
+
+def test_reusable_matches_keys_and_legacy_rows_only_when_allowed():
+    cells = grid_specs(PredictSpec(seeds=1), ["gates", "mlp"], ["mse"], [78])
+    gates = next(s for _, label, s in cells if label == "gates")
+    mlp = next(s for _, label, s in cells if label == "mlp")
+    keyed = {**_row("encoders", "gates", 78, 0.75, 2.0), "spec_key": spec_key(gates)}
+    stale = {**_row("encoders", "gates", 78, 0.5, 9.0), "spec_key": "0" * 16}
+    legacy = {**_row("encoders", "mlp", 78, 0.6, 3.0), "spec_key": float("nan")}
+    legacy.update(encoder="mlp", loss="hinge", seeds=1)
+    frame = pd.DataFrame([keyed, stale, legacy], columns=list(COLUMNS))
+    found = reusable(frame, cells)
+    assert set(found) == {spec_key(gates)} and found[spec_key(gates)]["kendall_tau"] == 0.75
+    found = reusable(frame, cells, legacy_match=True)
+    assert set(found) == {spec_key(gates), spec_key(mlp)}
+    assert found[spec_key(mlp)]["kendall_tau"] == 0.6
+    # a different seed count is another configuration, even for a legacy row
+    assert reusable(frame, grid_specs(PredictSpec(seeds=2), ["mlp"], [], [78]), True) == {}
+
+
+def test_command_key_ignores_run_only_options():
+    from selfnas.cli.predict_cmd import _command_key
+
+    a = ["predict-grid", "--seeds", "3", "--out", "x"]
+    assert _command_key([*a, "--resume", "--workers", "2", "--threads=1"]) == a
+    assert _command_key([*a, "--epochs", "10"]) != a
+
+
+def test_cli_grid_resume_runs_only_missing_cells(tmp_path, capsys):
+    from conftest import shared_file
+    from selfnas.cli import main
+
+    out = tmp_path / "grid"
+    common = [
+        "predict-grid", "--space", "nb201", "--benchmark", "nb201",
+        "--table", str(shared_file("nb201/nb201_200ep_cifar10.csv")),
+        "--metric", "cifar10_test", "--encoders", "mlp", "--losses", "mse",
+        "--seeds", "1", "--epochs", "2", "--hidden", "8", "--out", str(out), "--json",
+    ]  # fmt: skip
+    assert main([*common, "--train-sizes", "20"]) == 0
+    first = pd.read_csv(out.with_suffix(".csv"))
+    assert len(first) == 2 and first["spec_key"].notna().all()
+    capsys.readouterr()
+    assert main([*common, "--train-sizes", "20,30", "--resume"]) == 0
+    second = pd.read_csv(out.with_suffix(".csv"))
+    assert len(second) == 4
+    old = second[second["train_size"] == 20].reset_index(drop=True)
+    # reused rows keep their measured seconds (a rerun would measure new ones)
+    assert old["seconds_per_run"].tolist() == first["seconds_per_run"].tolist()
+    assert old["spec_key"].tolist() == first["spec_key"].tolist()
+    assert set(second["train_size"]) == {20, 30}
+    assert "N@5 / N@10 @ 30" in out.with_suffix(".md").read_text()

@@ -2,11 +2,14 @@
 
 Each cell is one `PredictSpec` run over seeds. The tables are written as markdown (for the
 docs) and as a long CSV (one row per configuration, every metric's mean and std), so a
-table can be rebuilt or re-plotted without re-running.
+table can be rebuilt or re-plotted without re-running. Each CSV row carries `spec_key`, a
+digest of its full configuration, so a rerun can reuse the finished rows of an earlier CSV
+(`reusable`) and run only the missing cells.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +43,7 @@ COLUMNS = (
     "precision_at_10",
     "heldout_kendall_tau",
     "seconds_per_run",
+    "spec_key",
 )
 
 
@@ -99,6 +103,53 @@ def grid_specs(
     return cells
 
 
+def spec_key(spec: PredictSpec) -> str:
+    """Digest of a configuration (every `PredictSpec` field, seeds included): equal keys
+    mean the same runs."""
+    text = json.dumps(asdict(spec), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def reusable(
+    previous: pd.DataFrame,
+    cells: Sequence[tuple[str, str, PredictSpec]],
+    legacy_match: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Finished rows of an earlier grid CSV that the given cells can reuse, by `spec_key`.
+
+    Rows written before `spec_key` existed (empty key) are matched on (table, row,
+    train_size, seeds, encoder, loss) only when `legacy_match` is set, which the caller
+    must only do when the earlier CSV was made by the same command."""
+    out: dict[str, dict[str, Any]] = {}
+    if previous.empty:
+        return out
+    if "spec_key" not in previous:
+        previous = previous.assign(spec_key="")
+    keyed = {
+        str(row["spec_key"]): row
+        for row in previous.to_dict(orient="records")
+        if isinstance(row["spec_key"], str) and row["spec_key"]
+    }
+    for table, label, spec in cells:
+        key = spec_key(spec)
+        if key in keyed:
+            out[key] = keyed[key]
+            continue
+        if not legacy_match:
+            continue
+        hit = previous[
+            (previous["table"] == table)
+            & (previous["row"] == label)
+            & (previous["train_size"] == spec.train_size)
+            & (previous["seeds"] == spec.seeds)
+            & (previous["encoder"] == spec.encoder)
+            & (previous["loss"] == spec.loss)
+        ]
+        if len(hit) == 1:
+            out[key] = {**hit.iloc[0].to_dict(), "spec_key": key}
+    return out
+
+
 def _cell_row(
     table: str, label: str, spec: PredictSpec, result: dict[str, Any], total: int
 ) -> dict[str, Any]:
@@ -113,7 +164,17 @@ def _cell_row(
         "seeds": spec.seeds,
         **{k: result[k] for k in COLUMNS if k in result},
         "heldout_kendall_tau": result["heldout"]["kendall_tau"],
+        "spec_key": spec_key(spec),
     }
+
+
+def _reused_row(
+    table: str, label: str, spec: PredictSpec, row: dict[str, Any], total: int
+) -> dict[str, Any]:
+    out = {k: row.get(k) for k in COLUMNS}
+    out.update(table=table, row=label, train_share=spec.train_size / total)
+    out["spec_key"] = spec_key(spec)
+    return out
 
 
 # worker-process state: the labelled data, sent once per worker (not once per task)
@@ -163,14 +224,20 @@ def run_grid(
     device: str = "cpu",
     on_cell: Callable[[dict[str, Any], pd.DataFrame], None] | None = None,
     workers: int = 1,
+    reuse: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Run every cell (identical specs run once) and collect one row per cell, in cell
     order; `on_cell(row, rows_so_far)` after each finished cell (the CLI rewrites the
     tables each time, so an interrupted grid still leaves every finished cell on disk).
-    `workers > 1` runs seeds in parallel processes, one torch thread each."""
-    keys = [json.dumps(asdict(spec), sort_keys=True, default=str) for _, _, spec in cells]
-    specs = {key: spec for key, (_, _, spec) in zip(keys, cells, strict=True)}
+    `workers > 1` runs seeds in parallel processes, one torch thread each. `reuse`
+    (`spec_key` -> earlier row, see `reusable`) fills those cells without running them."""
+    keys = [spec_key(spec) for _, _, spec in cells]
+    reuse = reuse or {}
     finished: dict[int, dict[str, Any]] = {}
+    for index, (table, label, spec) in enumerate(cells):
+        if keys[index] in reuse:
+            finished[index] = _reused_row(table, label, spec, reuse[keys[index]], len(data))
+    specs = {key: spec for key, (_, _, spec) in zip(keys, cells, strict=True) if key not in reuse}
     for key, result in _results(data, specs, device, workers):
         for index, (table, label, spec) in enumerate(cells):
             if keys[index] != key:
@@ -186,13 +253,14 @@ def _share(size: int, total: int) -> str:
     return f"{100 * size / total:.2g}% ({size})"
 
 
-def markdown(frame: pd.DataFrame, total: int, nk_size: int | None = None) -> str:
-    """Two GATES-layout tables: Kendall tau (mean ± std over seeds) per train size, with
-    N@5 / N@10 columns at `nk_size` (default: the largest size)."""
+def markdown(frame: pd.DataFrame, total: int, nk_sizes: Sequence[int] | None = None) -> str:
+    """Two GATES-layout tables: Kendall tau (mean ± std over seeds) per train size, then
+    one `N@5 / N@10` column (means over seeds) per size in `nk_sizes` (default: every
+    size)."""
     if frame.empty:
         return ""
     sizes = sorted(frame["train_size"].unique())
-    nk = nk_size if nk_size is not None else sizes[-1]
+    nk = list(nk_sizes) if nk_sizes is not None else sizes
     out = []
     titles = {
         "encoders": "Encoders (ranking loss): Kendall tau on all archs outside the training set",
@@ -202,7 +270,7 @@ def markdown(frame: pd.DataFrame, total: int, nk_size: int | None = None) -> str
         part = frame[frame["table"] == table]
         if part.empty:
             continue
-        header = ["", *[_share(s, total) for s in sizes], f"N@5 @ {nk}", f"N@10 @ {nk}"]
+        header = ["", *[_share(s, total) for s in sizes], *[f"N@5 / N@10 @ {s}" for s in nk]]
         lines = [f"**{titles[table]}**", "", "| " + " | ".join(header) + " |"]
         lines.append("|" + "---|" * len(header))
         for label in dict.fromkeys(part["row"]):
@@ -215,11 +283,12 @@ def markdown(frame: pd.DataFrame, total: int, nk_size: int | None = None) -> str
                 else:
                     r = hit.iloc[0]
                     cells.append(f"{r.kendall_tau:.3f} ± {r.kendall_tau_std:.3f}")
-            hit = rows[rows["train_size"] == nk]
-            if hit.empty:
-                cells += ["-", "-"]
-            else:
-                cells += [f"{hit.iloc[0].n_at_5:.1f}", f"{hit.iloc[0].n_at_10:.1f}"]
+            for size in nk:
+                hit = rows[rows["train_size"] == size]
+                if hit.empty:
+                    cells.append("-")
+                else:
+                    cells.append(f"{hit.iloc[0].n_at_5:.1f} / {hit.iloc[0].n_at_10:.1f}")
             lines.append("| " + " | ".join(cells) + " |")
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
