@@ -46,7 +46,7 @@ def regret_figure(curves: pd.DataFrame, title: str = ""):
         std = rows["std"].to_numpy()
         (line,) = ax.plot(x, mean, label=str(strategy), linewidth=1.6)
         ax.fill_between(
-            x, (mean - std).clip(min=0), mean + std, alpha=0.12, color=line.get_color(), linewidth=0
+            x, (mean - std).clip(min=0), mean + std, alpha=0.08, color=line.get_color(), linewidth=0
         )
     linthresh = regret_linthresh(curves)
     ax.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
