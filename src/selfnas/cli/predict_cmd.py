@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from typing import Any
 
@@ -215,7 +216,6 @@ def _command_key(argv: list[str]) -> list[str]:
 def _previous(args: argparse.Namespace, cells: list[Any]) -> dict[str, Any]:
     """Rows of an earlier OUT.csv to reuse (`--resume`). Rows from before `spec_key`
     existed are reused only when OUT.md's first line is this same command."""
-    import shlex
     from pathlib import Path
 
     import pandas as pd
@@ -248,7 +248,7 @@ def _grid(args: argparse.Namespace) -> int:
         if not sep:
             raise InvalidOption(f"--pretrained expects ENCODER[+TAG]=DIR, got {pair!r}")
         pretrained[label] = directory
-    header = f"<!-- selfnas {' '.join(sys.argv[1:])} -->\n\n" if sys.argv else ""
+    header = f"<!-- selfnas {shlex.join(sys.argv[1:])} -->\n\n" if sys.argv else ""
     cells = grid.grid_specs(
         _base_spec(args),
         _csv(args.encoders),
