@@ -239,7 +239,7 @@ def loss_identity(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0, foreach=name == "ours")
             opt.step()
-            losses[name].append(float(loss))
+            losses[name].append(loss.item())
     diff = max(abs(a - b) for a, b in zip(losses["ours"], losses["plain"], strict=True))
     return {
         "batch_size": batch_size,
