@@ -429,7 +429,7 @@ def write_timing(
         "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
-        "note": "2 CPU cores shared with other agents; ratios are from the same run",
+        "note": "2 CPU cores shared with other jobs; ratios are from the same run",
     }
     print(json.dumps(result, indent=2))
     if args.out:
