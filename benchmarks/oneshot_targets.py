@@ -43,7 +43,7 @@ def _accuracy(entry: dict, init: str, fraction: float) -> float | None:
 
 
 def _targets(runs: dict, fraction: float) -> dict:
-    """The issue's three CPU-small targets, each with its numbers and whether it is met."""
+    """The three CPU-small targets, each with its numbers and whether it is met."""
     ssl = runs.get("simclr")
     out: dict = {}
     if ssl is None:
