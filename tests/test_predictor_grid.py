@@ -82,30 +82,18 @@ def test_spec_key_tracks_every_field():
     assert spec_key(base) != spec_key(PredictSpec(seeds=3, pretrained="/runs/a2v"))
 
 
-def test_reusable_matches_keys_and_legacy_rows_only_when_allowed():
+def test_reusable_matches_keys_only():
     cells = grid_specs(PredictSpec(seeds=1), ["gates", "mlp"], ["mse"], [78])
     gates = next(s for _, label, s in cells if label == "gates")
-    mlp = next(s for _, label, s in cells if label == "mlp")
     keyed = {**_row("encoders", "gates", 78, 0.75, 2.0), "spec_key": spec_key(gates)}
     stale = {**_row("encoders", "gates", 78, 0.5, 9.0), "spec_key": "0" * 16}
-    legacy = {**_row("encoders", "mlp", 78, 0.6, 3.0), "spec_key": float("nan")}
-    legacy.update(encoder="mlp", loss="hinge", seeds=1)
-    frame = pd.DataFrame([keyed, stale, legacy], columns=list(COLUMNS))
+    unkeyed = {**_row("encoders", "mlp", 78, 0.6, 3.0), "spec_key": float("nan")}
+    frame = pd.DataFrame([keyed, stale, unkeyed], columns=list(COLUMNS))
     found = reusable(frame, cells)
     assert set(found) == {spec_key(gates)} and found[spec_key(gates)]["kendall_tau"] == 0.75
-    found = reusable(frame, cells, legacy_match=True)
-    assert set(found) == {spec_key(gates), spec_key(mlp)}
-    assert found[spec_key(mlp)]["kendall_tau"] == 0.6
-    # a different seed count is another configuration, even for a legacy row
-    assert reusable(frame, grid_specs(PredictSpec(seeds=2), ["mlp"], [], [78]), True) == {}
-
-
-def test_command_key_ignores_run_only_options():
-    from selfnas.cli.predict_cmd import _command_key
-
-    a = ["predict-grid", "--seeds", "3", "--out", "x"]
-    assert _command_key([*a, "--resume", "--workers", "2", "--threads=1"]) == a
-    assert _command_key([*a, "--epochs", "10"]) != a
+    # a different seed count is another configuration
+    assert reusable(frame, grid_specs(PredictSpec(seeds=2), ["gates"], [], [78])) == {}
+    assert reusable(frame.drop(columns="spec_key"), cells) == {}
 
 
 def test_cli_grid_resume_runs_only_missing_cells(tmp_path, capsys):

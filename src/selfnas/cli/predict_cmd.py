@@ -193,47 +193,16 @@ def _sizes(text: str, total: int) -> list[int]:
     return out
 
 
-#: options that do not change a grid's numbers (ignored when comparing commands)
-_RUN_ONLY = {"--resume": 0, "--workers": 1, "--threads": 1, "--json": 0}
-
-
-def _command_key(argv: list[str]) -> list[str]:
-    """A grid command without the options that only affect how it runs."""
-    out: list[str] = []
-    skip = 0
-    for arg in argv:
-        if skip:
-            skip -= 1
-            continue
-        name = arg.split("=", 1)[0]
-        if name in _RUN_ONLY:
-            skip = _RUN_ONLY[name] if "=" not in arg else 0
-            continue
-        out.append(arg)
-    return out
-
-
-def _previous(args: argparse.Namespace, cells: list[Any]) -> dict[str, Any]:
-    """Rows of an earlier OUT.csv to reuse (`--resume`). Rows from before `spec_key`
-    existed are reused only when OUT.md's first line is this same command."""
+def _previous(out: str, cells: list[Any]) -> dict[str, Any]:
+    """Rows of an earlier OUT.csv whose configuration matches a cell (`--resume`)."""
     from pathlib import Path
 
     import pandas as pd
 
     from selfnas.predictors import grid
 
-    csv_path = Path(args.out).with_suffix(".csv")
-    md_path = Path(args.out).with_suffix(".md")
-    if not csv_path.exists():
-        return {}
-    previous = pd.read_csv(csv_path)
-    same = False
-    if md_path.exists():
-        first = md_path.read_text().splitlines()[0] if md_path.read_text() else ""
-        if first.startswith("<!-- selfnas ") and first.endswith(" -->"):
-            before = shlex.split(first[len("<!-- selfnas ") : -len(" -->")])
-            same = _command_key(before) == _command_key(sys.argv[1:])
-    return grid.reusable(previous, cells, legacy_match=same)
+    csv_path = Path(out).with_suffix(".csv")
+    return grid.reusable(pd.read_csv(csv_path), cells) if csv_path.exists() else {}
 
 
 def _grid(args: argparse.Namespace) -> int:
@@ -257,7 +226,7 @@ def _grid(args: argparse.Namespace) -> int:
         ranking_loss=args.ranking_loss,
         pretrained=pretrained,
     )
-    reuse = _previous(args, cells) if args.resume else {}
+    reuse = _previous(args.out, cells) if args.resume else {}
     if reuse and not args.json:
         print(f"resuming: {len(reuse)} configuration(s) reused from {args.out}.csv")
     with progress_bar() as bar:

