@@ -68,9 +68,21 @@ def test_decode_round_trips_and_rejects_invalid_graphs(space):
     adj[0, 2] = adj[2, 3] = 1
     assert space.decode(adj, ops) is not None
     assert space.decode(adj, np.array([0, 4, 2, 4, PAD, PAD, PAD])) is None  # output inside
-    assert space.decode(adj, np.array([0, 2, PAD, 4, PAD, PAD, PAD])) is None  # gap
+    assert space.decode(adj, np.array([0, 2, PAD, 4, PAD, PAD, PAD])) is None  # gap on path
+    cell = space.decode(adj, ops)
+    # as nasbench's ModelSpec: vertices on no input-output path are pruned before the
+    # rules apply, whatever they hold (an edge between padding after the output, a stray
+    # vertex labelled 'input' or padding between real ones)
     adj[4, 5] = 1
-    assert space.decode(adj, ops) is None  # edge on padding
+    assert space.decode(adj, ops) == cell
+    wider = np.zeros((7, 7))
+    wider[0, 1] = wider[1, 4] = wider[0, 3] = wider[3, 4] = wider[0, 2] = 1
+    assert space.decode(wider, np.array([0, 2, 0, 2, 4, PAD, PAD])) == cell
+    assert space.decode(wider, np.array([0, 2, PAD, 2, 4, PAD, PAD])) == cell
+    wider[2, 4] = 1  # now the stray vertex is on a path: its op counts
+    assert space.decode(wider, np.array([0, 2, 0, 2, 4, PAD, PAD])) is None
+    assert space.decode(wider, np.array([0, 2, PAD, 2, 4, PAD, PAD])) is None
+    assert space.decode(adj, np.array([PAD, 2, 2, 4, PAD, PAD, PAD])) is None  # no input
 
 
 def test_sampling_is_uniform_over_unique_cells_and_seeded(space):

@@ -38,6 +38,7 @@ from selfnas.spaces.nb101_cell import (
     OUTPUT,
     NB101Cell,
     cell_from_spec,
+    on_input_output_path,
 )
 from selfnas.spaces.nb101_enumerate import NUM_CELLS, PAD_LABEL, bits_to_adjacency, cells
 from selfnas.spaces.nb101_hash import HASH_OPS, INPUT_LABEL, OUTPUT_LABEL
@@ -222,8 +223,11 @@ class NB101Space(SearchSpace):
         """A decoder's node-form graph -> the valid cell it spells, or None.
 
         `adj [V,V]`: 0/1 or probabilities (an edge where > 0.5); `ops [V]`: node-op indices
-        (PAD = -1 marks padding) or `[V, len(node_ops)]` scores (argmax; an all-zero row
-        is padding). Real vertices must come first and be pruned to a valid cell."""
+        (PAD = -1 marks "no vertex here") or `[V, len(node_ops)]` scores (argmax; an all-zero
+        row is padding). Vertex 0 is the input, the last non-padding vertex the output. As
+        nasbench's `ModelSpec` does, vertices on no input-to-output path are pruned first
+        and the rules (ops in place, <= 7 vertices, <= 9 edges) apply to what remains: a
+        pruned vertex may hold any op or padding, a kept one must hold a real op."""
         adj = np.asarray(adj, dtype=np.float64)
         ops = np.asarray(ops)
         if ops.ndim == 2:
@@ -232,15 +236,21 @@ class NB101Space(SearchSpace):
         ops = ops.astype(np.int64)
         if adj.ndim != 2 or adj.shape[0] != adj.shape[1] or adj.shape[0] != ops.shape[0]:
             return None
-        real = ops != PAD
-        n = int(real.sum())
-        if n < 2 or not real[:n].all() or np.any(ops >= len(NODE_OPS)) or np.any(ops < PAD):
+        if np.any(ops >= len(NODE_OPS)) or np.any(ops < PAD):
             return None
-        edges = adj > 0.5
-        if edges[n:].any() or edges[:, n:].any():
+        real = np.flatnonzero(ops != PAD)
+        if len(real) < 2 or real[0] != 0:
             return None
+        n = int(real[-1]) + 1  # vertices after the output cannot reach it: pruned
+        edges = adj[:n, :n] > 0.5
+        if np.tril(edges).any():
+            return None
+        keep = on_input_output_path(edges)
+        if not (keep[0] and keep[-1]) or np.any(ops[:n][keep] == PAD):
+            return None
+        kept_ops = [NODE_OPS[i] for i in ops[:n][keep]]
         try:
-            return cell_from_spec(edges[:n, :n].astype(np.uint8), [NODE_OPS[i] for i in ops[:n]])
+            return cell_from_spec(edges[np.ix_(keep, keep)].astype(np.uint8), kept_ops)
         except InvalidArchitecture:
             return None
 
