@@ -124,6 +124,40 @@ def test_gates_losses_quick(tmp_path, capsys):
     assert set(measured["row"]) == {"Pairwise (Hinge)", "Regression (MSE) + GATES"}
 
 
+def test_gates_rerun_reuses_cached_cells(tmp_path, capsys, monkeypatch):
+    """Every finished seed is kept under OUT/cells/: a rerun (or a resumed run) trains
+    nothing again and reports the same numbers."""
+    shared_file("nb201/nb201_200ep_cifar10.csv")
+    from selfnas.predictors import experiment
+    from selfnas.predictors.grid import spec_key
+
+    out = tmp_path / "nak"
+    first, _ = _run("gates-nak", out, capsys)
+    cells = sorted((out / "cells").glob("*.json"))
+    assert len(cells) == 4  # quick: GATES and MLP x hinge and MSE, one seed each
+    for cell in cells:
+        saved = json.loads(cell.read_text())
+        spec = experiment.PredictSpec(**{**saved["spec"], "hidden": tuple(saved["spec"]["hidden"])})
+        assert cell.stem == spec_key(spec) and spec.seeds == 1
+    # a lost cell is trained again, the others are read back
+    cells[0].unlink()
+    trained = []
+    real = experiment.run_seed
+
+    def counting(spec, *args, **kwargs):
+        trained.append(spec)
+        return real(spec, *args, **kwargs)
+
+    monkeypatch.setattr(experiment, "run_seed", counting)
+    second, _ = _run("gates-nak", out, capsys)
+    assert len(trained) == 1 and cells[0].is_file()
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), second.reset_index(drop=True))
+    trained.clear()
+    third, report = _run("gates-nak", out, capsys)
+    assert trained == [] and "over 3 invocations" in report
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), third.reset_index(drop=True))
+
+
 def test_arch2vec_pretraining_quick(tmp_path, capsys):
     measured, _ = _run("arch2vec-pretraining", tmp_path / "pre", capsys)
     assert set(measured["table"]) == {"NAS-Bench-201", "DARTS"}

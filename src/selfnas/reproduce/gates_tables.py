@@ -6,15 +6,23 @@ The slides give the encoder and loss tables for NAS-Bench-101 only (proportions 
 381,262-arch training pool) and N@K for both spaces. We run NAS-Bench-201 (CIFAR-10,
 200-epoch test accuracy) everywhere, and NAS-Bench-101 where its full file is present; an
 NB201 row is shown beside the paper's NB101 number at the same proportion, marked as such.
+
+Full mode fits a CPU: 2 seeds x 200 epochs per cell, columns 0.05 % .. 10 % of the training
+pool (a column under 8 archs is skipped: 0.05 % of NB201); the 50 % and 100 % columns keep
+the paper's numbers, and a note extrapolates what one such cell would cost. N@K is measured
+at 10 %. Quick mode: 1 seed x 15 epochs at 1 %, GATES and MLP only. Every finished seed is
+cached as `OUT/cells/<spec_key>.json`, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from selfnas.atomic import write_json
 from selfnas.reproduce.base import Context, Published, Report, Reproduction, Row, attach_paper
 from selfnas.reproduce.common import data_file, nb101_official
 
@@ -24,6 +32,12 @@ CITATION = (
 )
 PROPORTIONS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0)
 PROP_LABELS = ("0.05%", "0.1%", "0.5%", "1%", "5%", "10%", "50%", "100%")
+#: the columns full mode runs on a CPU (the 50 % and 100 % columns keep the paper's numbers)
+FULL_LABELS = PROP_LABELS[:6]
+FULL_SEEDS = 2
+EPOCHS = (15, 200)  # quick, full
+MIN_TRAIN = 8  # fewer training archs than this make no column
+CELLS = "cells"  # OUT/cells/<spec_key>.json: one finished seed of one configuration
 
 #: encoder table: our encoder name -> (paper row, NB101 Kendall tau per proportion)
 ENCODERS = {
@@ -144,29 +158,52 @@ def _settings(ctx: Context) -> tuple[list[Setting], list[str]]:
 
 
 def _sizes(ctx: Context, data: Any) -> list[tuple[str, int]]:
-    """(column label, training archs) per proportion of the training pool (>= 8 archs)."""
+    """(column label, training archs) per proportion of the training pool that this mode
+    runs (>= `MIN_TRAIN` archs)."""
     pool = len(data.split()[0])
-    chosen = ("1%",) if ctx.quick else PROP_LABELS
-    out = []
-    for label, share in zip(PROP_LABELS, PROPORTIONS, strict=True):
-        size = min(pool, round(share * pool))
-        if label in chosen and size >= 8:
-            out.append((label, size))
-    return out
+    chosen = ("1%",) if ctx.quick else FULL_LABELS
+    return [
+        (label, size) for label, size in _all_sizes(pool) if label in chosen and size >= MIN_TRAIN
+    ]
 
 
-def _measure(spec: Any, data: Any, device: str, cache: dict) -> dict[str, Any]:
-    """Held-out metrics over seeds: mean and std of Kendall tau, N@5, N@10."""
-    from selfnas.predictors.experiment import run
+def _all_sizes(pool: int) -> list[tuple[str, int]]:
+    return [
+        (label, min(pool, round(share * pool)))
+        for label, share in zip(PROP_LABELS, PROPORTIONS, strict=True)
+    ]
 
-    key = repr(spec)  # PredictSpec holds a dict, so it is not hashable
+
+def _measure(ctx: Context, spec: Any, data: Any, cache: dict) -> dict[str, Any]:
+    """Held-out metrics over seeds: mean and std of Kendall tau, N@5, N@10, and the mean
+    seconds one seed took.
+
+    Each seed is one cell, cached on disk as `OUT/cells/<spec_key>.json` (the digest of the
+    one-seed `PredictSpec`, as `predict-grid --resume` keys its rows): a rerun with the same
+    `--out` skips every finished seed, and tables sharing a configuration reuse it."""
+    from selfnas.predictors import experiment
+    from selfnas.predictors.grid import spec_key
+
+    key = spec_key(spec)
     if key not in cache:
-        result = run(spec, data, device)
-        per = result["per_seed"]
+        per = []
+        for seed in range(spec.first_seed, spec.first_seed + spec.seeds):
+            one = replace(spec, seeds=1, first_seed=seed)
+            path = ctx.path(CELLS, f"{spec_key(one)}.json")
+            if path.is_file():
+                row = json.loads(path.read_text())["row"]
+            else:
+                row = experiment.run_seed(one, data, seed, ctx.device)
+                spec_dict = asdict(one)
+                spec_dict["hidden"] = list(one.hidden)
+                write_json(path, {"spec": spec_dict, "row": row})
+            per.append(row)
         out = {}
         for metric in ("kendall_tau", "n_at_5", "n_at_10"):
             values = np.array([row["heldout"][metric] for row in per], dtype=np.float64)
             out[metric], out[f"{metric}_std"] = float(values.mean()), float(values.std())
+        seconds = [row["train_seconds"] + row["score_seconds"] for row in per]
+        out["seconds"], out["total_seconds"] = float(np.mean(seconds)), float(np.sum(seconds))
         cache[key] = out
     return cache[key]
 
@@ -178,8 +215,8 @@ def _spec(ctx: Context, encoder: str, loss: str, size: int) -> Any:
         encoder=encoder,
         loss=loss,
         train_size=size,
-        seeds=ctx.n_seeds(1, 5),
-        epochs=ctx.pick(15, 200),
+        seeds=ctx.n_seeds(1, FULL_SEEDS),
+        epochs=ctx.pick(*EPOCHS),
     )
 
 
@@ -187,7 +224,7 @@ def _protocol(ctx: Context, setting: Setting, size: int) -> str:
     parts = [f"{size} training archs; Kendall tau / N@K on the fixed held-out 10 %"]
     if setting.space != "NAS-Bench-101":
         parts.append("paper number is NAS-Bench-101's at the same proportion")
-    parts.append(f"{ctx.pick(15, 200)} epochs")
+    parts.append(f"{ctx.pick(*EPOCHS)} epochs")
     return "; ".join(parts)
 
 
@@ -198,23 +235,36 @@ def _run_table(ctx: Context, kind: str) -> Report:
     cache: dict = {}
     rows: list[Row] = []
     published: list[Published] = []
+    unrun: dict[tuple[str, str], str] = {}  # (table, column) -> why full mode has no number
+    largest: dict[str, tuple[int, float]] = {}  # row -> (archs, seconds per seed)
     for setting in settings:
         sizes = _sizes(ctx, setting.data)
-        how = {"data": setting.describe, "seeds": ctx.n_seeds(1, 5)}
+        how = {"data": setting.describe, "seeds": ctx.n_seeds(1, FULL_SEEDS)}
+        pool = len(setting.data.split()[0])
+        shown = {label for label, _ in sizes} if ctx.quick else set(PROP_LABELS)
+        for label, size in _all_sizes(pool):
+            if label not in FULL_LABELS:
+                unrun[(label, setting.space)] = (
+                    f"{size} training archs: not run in full mode on CPU (time: see the notes)"
+                )
+            elif size < MIN_TRAIN:
+                unrun[(label, setting.space)] = (
+                    f"not run: {size} training archs at this proportion of the "
+                    f"{pool}-arch pool (fewer than {MIN_TRAIN})"
+                )
         if kind == "encoders":
             table = f"{setting.space}: encoders (Kendall tau)"
             published += [
                 Published(table, p.row, p.column, p.value)
                 for p in _encoder_published("NAS-Bench-101")
-                if p.column in {label for label, _ in sizes}
+                if p.column in shown
             ]
             for encoder, (row, _) in ENCODERS.items():
                 if ctx.quick and encoder not in quick_encoders:
                     continue
                 for label, size in sizes:
-                    m = _measure(
-                        _spec(ctx, encoder, "hinge", size), setting.data, ctx.device, cache
-                    )
+                    m = _measure(ctx, _spec(ctx, encoder, "hinge", size), setting.data, cache)
+                    largest[row] = (size, m["seconds"])
                     rows.append(
                         Row(
                             table,
@@ -232,13 +282,14 @@ def _run_table(ctx: Context, kind: str) -> Report:
             published += [
                 Published(table, p.row, p.column, p.value)
                 for p in _loss_published("NAS-Bench-101")
-                if p.column in {label for label, _ in sizes}
+                if p.column in shown
             ]
             for (encoder, loss), (row, _) in LOSSES.items():
                 if ctx.quick and (encoder, loss) not in quick_losses:
                     continue
                 for label, size in sizes:
-                    m = _measure(_spec(ctx, encoder, loss, size), setting.data, ctx.device, cache)
+                    m = _measure(ctx, _spec(ctx, encoder, loss, size), setting.data, cache)
+                    largest[row] = (size, m["seconds"])
                     rows.append(
                         Row(
                             table,
@@ -261,7 +312,7 @@ def _run_table(ctx: Context, kind: str) -> Report:
                 if ctx.quick and encoder not in quick_encoders:
                     continue
                 for loss, prefix in (("hinge", "ranking"), ("mse", "regression")):
-                    m = _measure(_spec(ctx, encoder, loss, size), setting.data, ctx.device, cache)
+                    m = _measure(ctx, _spec(ctx, encoder, loss, size), setting.data, cache)
                     for k in ("5", "10"):
                         rows.append(
                             Row(
@@ -273,7 +324,7 @@ def _run_table(ctx: Context, kind: str) -> Report:
                                 budget=f"{size} archs ({label})",
                                 protocol=f"N@K = best true rank among the top-K predicted of the "
                                 f"held-out 10 %; paper's train size not stated in the "
-                                f"slides; {ctx.pick(15, 200)} epochs",
+                                f"slides; {ctx.pick(*EPOCHS)} epochs",
                                 **how,
                             )
                         )
@@ -282,16 +333,82 @@ def _run_table(ctx: Context, kind: str) -> Report:
     ]
     report = Report(f"gates-{kind}", f"GATES: {title}", CITATION.format(table=title))
     rows = attach_paper(rows, published)
+    # the paper's columns in its order, unmeasured ones (0.05 %, 50 %, 100 %) in place
+    first: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(rows):
+        first.setdefault((row.table, row.row), i)
+    rows.sort(
+        key=lambda r: (
+            first[(r.table, r.row)],
+            PROP_LABELS.index(r.column) if r.column in PROP_LABELS else 0,
+        )
+    )
     for row in rows:
         if row.ours is None and ctx.quick:
             row.protocol = "not measured here (quick mode)"
+        elif row.ours is None:
+            space = row.table.split(":")[0]
+            row.protocol = unrun.get((row.column, space), row.protocol)
     report.rows = rows
     report.notes = [
         *notes,
         "Each cell: `selfnas predict --encoder E --loss L --train-size N` (the same "
-        "`selfnas.predictors.experiment.run`), mean ± std over seeds.",
+        "`selfnas.predictors.experiment.run_seed`), mean ± std over seeds.",
+        f"Every finished seed is kept as `{CELLS}/<spec_key>.json` (the digest of its "
+        "one-seed `PredictSpec`, as `predict-grid --resume` keys its rows): rerunning with "
+        "the same `--out` resumes, skipping finished seeds.",
     ]
+    if not ctx.quick:
+        report.notes.append(_scope_note(ctx, kind, settings, largest))
+    total = sum(m["total_seconds"] for m in cache.values())
+    report.notes.append(
+        f"Training and scoring time summed over the {len(cache)} configurations x "
+        f"{ctx.n_seeds(1, FULL_SEEDS)} seeds of this report: {total:.0f} s "
+        f"({total / 3600:.2f} h), whether trained by this invocation or read back from "
+        f"`{CELLS}/` (a seed trained for another GATES table with the same `PredictSpec` "
+        "can be copied there and is reused)."
+    )
     return report
+
+
+def _scope_note(
+    ctx: Context, kind: str, settings: list[Setting], largest: dict[str, tuple[int, float]]
+) -> str:
+    """What full mode runs, and what the columns it leaves out would cost (extrapolated
+    linearly in training archs from the largest cells measured here)."""
+    seeds = ctx.n_seeds(1, FULL_SEEDS)
+    pool = len(settings[0].data.split()[0]) if settings else 0
+    if kind == "nak":
+        return (
+            f"Full mode on CPU: {seeds} seeds x {EPOCHS[1]} epochs per cell (the paper does "
+            f"not state its seeds); N@K is measured at 10 % of the {pool}-arch training pool "
+            f"({dict(_all_sizes(pool))['10%']} archs)."
+        )
+    run = [label for label, size in _all_sizes(pool) if label in FULL_LABELS]
+    small = [label for label, size in _all_sizes(pool) if label in FULL_LABELS and size < MIN_TRAIN]
+    scope = (
+        f"Full mode on CPU: {seeds} seeds x {EPOCHS[1]} epochs per cell (the paper does "
+        f"not state its seeds), columns {', '.join(run)} of the {pool}-arch training pool"
+    )
+    if small:
+        scope += f" ({', '.join(small)} is under {MIN_TRAIN} archs here, so it stays empty)"
+    scope += "; the 50 % and 100 % columns keep the paper's numbers only."
+    if not largest or not settings:
+        return scope
+    half = dict(_all_sizes(pool))["50%"]
+    cost = {row: seconds * half / archs * seeds for row, (archs, seconds) in largest.items()}
+    low, high = min(cost, key=cost.get), max(cost, key=cost.get)
+    archs, seconds = largest[high]
+    return (
+        f"{scope} One 50 % cell ({half} archs, {seeds} seeds) would take about "
+        f"{_duration(cost[low])} ({low}) to {_duration(cost[high])} ({high}) on this CPU, a 100 % "
+        f"cell twice that (time grows about linearly with the training archs; measured "
+        f"here at {archs} archs: {seconds:.0f} s per seed for {high})."
+    )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _runner(kind: str):
@@ -308,6 +425,10 @@ REPRODUCTIONS = (
         CITATION.format(table="the encoder table"),
         _encoder_published("NAS-Bench-101"),
         _runner("encoders"),
+        full_cost=(
+            "about 21 min of training on one thread of 2 shared CPU cores; 10 min wall after "
+            "gates-nak, whose 10 % seeds it reuses (docs/results/reproduce_gates-encoders/)"
+        ),
     ),
     Reproduction(
         "gates-losses",
@@ -315,6 +436,11 @@ REPRODUCTIONS = (
         CITATION.format(table="the loss table"),
         _loss_published("NAS-Bench-101"),
         _runner("losses"),
+        full_cost=(
+            "about 36 min of training on one thread of 2 shared CPU cores; 27 min wall after "
+            "gates-nak and gates-encoders, whose seeds it reuses "
+            "(docs/results/reproduce_gates-losses/)"
+        ),
     ),
     Reproduction(
         "gates-nak",
@@ -322,5 +448,8 @@ REPRODUCTIONS = (
         CITATION.format(table="the N@K tables"),
         _nak_published(),
         _runner("nak"),
+        full_cost=(
+            "about 22 min on one thread of 2 shared CPU cores (docs/results/reproduce_gates-nak/)"
+        ),
     ),
 )
