@@ -71,6 +71,10 @@ class PredictSpec:
         if self.seeds < 1:
             raise InvalidOption(f"seeds must be >= 1, got {self.seeds}")
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready (`hidden` as a list)."""
+        return asdict(self) | {"hidden": list(self.hidden)}
+
     @property
     def label(self) -> str:
         init = "random" if self.pretrained is None else Path(self.pretrained).name
@@ -224,12 +228,10 @@ def collect(
 ) -> dict[str, Any]:
     """The result of one configuration from its seeds' rows: summary keys, `per_seed`,
     the spec and the data's size and source."""
-    spec_dict = asdict(spec)
-    spec_dict["hidden"] = list(spec.hidden)
     return {
         **summarise(per_seed),
         "per_seed": list(per_seed),
-        "spec": spec_dict,
+        "spec": spec.to_dict(),
         "num_archs": len(data),
         "source": data.source,
     }

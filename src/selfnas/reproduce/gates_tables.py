@@ -17,7 +17,7 @@ cached as `OUT/cells/<spec_key>.json`, so an interrupted run resumes where it st
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -194,9 +194,7 @@ def _measure(ctx: Context, spec: Any, data: Any, cache: dict) -> dict[str, Any]:
                 row = json.loads(path.read_text())["row"]
             else:
                 row = experiment.run_seed(one, data, seed, ctx.device)
-                spec_dict = asdict(one)
-                spec_dict["hidden"] = list(one.hidden)
-                write_json(path, {"spec": spec_dict, "row": row})
+                write_json(path, {"spec": one.to_dict(), "row": row})
             per.append(row)
         out = {}
         for metric in ("kendall_tau", "n_at_5", "n_at_10"):
@@ -235,7 +233,7 @@ def _run_table(ctx: Context, kind: str) -> Report:
     cache: dict = {}
     rows: list[Row] = []
     published: list[Published] = []
-    unrun: dict[tuple[str, str], str] = {}  # (table, column) -> why full mode has no number
+    unrun: dict[tuple[str, str], str] = {}  # (column, space) -> why full mode has no number
     largest: dict[str, tuple[int, float]] = {}  # row -> (archs, seconds per seed)
     for setting in settings:
         sizes = _sizes(ctx, setting.data)

@@ -162,8 +162,7 @@ def run(ctx: Context) -> Report:
     )
     rows: list[Row] = []
     searched: dict[str, tuple[Any, Any, Any]] = {}
-    # random first (seconds), then loss by loss, the dearest pretraining (pml's
-    # LiftedStructureLoss at batch 64) last: pretrain (resumes from its last epoch; a
+    # random first (seconds), then loss by loss: pretrain (resumes from its last epoch; a
     # finished run is read back), then search from it in its own run directory (the spec
     # carries the controller; finished seeds are read back), so an interrupted run loses
     # at most one epoch or one seed's progress since its last checkpoint
@@ -176,7 +175,7 @@ def run(ctx: Context) -> Report:
         ctx.workers,
         title="random",
     )
-    for loss in sorted(losses, key=lambda name: name == "lifted"):
+    for loss in losses:
         pre = pretrain(
             "locality",
             space,
