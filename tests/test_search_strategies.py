@@ -132,3 +132,32 @@ def test_bad_options_are_clear(problem):
         SeedRun(problem, "re", {"population": "many"}, 0, Budget(5))
     with pytest.raises(InvalidOption, match="sample"):
         SeedRun(problem, "re", {"population": 3, "sample": 5}, 0, Budget(5))
+
+
+def test_gates_ea_starts_its_predictor_from_a_self_supervised_encoder(problem, tmp_path):
+    """`--pretrained DIR` of an arch2vec run with the GATES encoder: every round's
+    predictor starts from those label-free weights; another encoder is refused clearly."""
+    import torch
+
+    from selfnas.reproduce.common import pretrain
+    from selfnas.search.base import SearchContext
+
+    run_dir = tmp_path / "a2v-gates"
+    pretrain("arch2vec", "nb201", run_dir, epochs=1, subset=512, validity_samples=100,
+             options={"encoder": "gates"})  # fmt: skip
+    saved = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+    encoder_weights = {k[len("encoder."):]: v for k, v in saved["model"].items()
+                       if k.startswith("encoder.")}  # fmt: skip
+    ctx = SearchContext(problem.space, problem, None, str(run_dir))
+    cls = strategy_class("gates-ea")
+    strategy = cls(ctx, np.random.default_rng(0), make_options(cls, FAST["gates-ea"]))
+    predictor = strategy._predictor()
+    for name, value in predictor.encoder.state_dict().items():
+        torch.testing.assert_close(value, encoder_weights[name])
+
+    frame = SeedRun(problem, "gates-ea", FAST["gates-ea"], 0, Budget(30), ctx=ctx).run()
+    assert len(frame) == 30 and frame["arch"].is_unique
+
+    gin = make_options(cls, {**FAST["gates-ea"], "encoder": "gin"})
+    with pytest.raises(InvalidOption, match="another encoder configuration"):
+        cls(ctx, np.random.default_rng(0), gin)._predictor()

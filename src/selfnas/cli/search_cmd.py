@@ -91,7 +91,10 @@ def _add_problem(parser: argparse.ArgumentParser) -> None:
         "--test-metric", help="metric for regret, optimum and reported accuracy (default: --metric)"
     )
     parser.add_argument("--embedding", help="pretrained embeddings file (`selfnas embed`)")
-    parser.add_argument("--pretrained", help="pretrained controller directory (nao)")
+    parser.add_argument(
+        "--pretrained",
+        help="pretraining run directory: the controller for nao, encoder weights for gates-ea",
+    )
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--budget", type=int, help="distinct archs queried per seed")
     budget.add_argument("--budget-seconds", type=float, help="simulated training seconds per seed")
