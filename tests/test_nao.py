@@ -150,3 +150,22 @@ def test_resumed_run_matches_uninterrupted(space, tmp_path) -> None:
         obj_full.state_dict().items(), obj_cut.state_dict().items(), strict=True
     ):
         assert torch.equal(a, b), name
+
+
+def test_default_length_gives_the_controller_enough_iterations(space) -> None:
+    """NB201's epochs are short (~28 iterations at batch 512): the default length is
+    lengthened to `min_steps` iterations; arch2vec keeps its epoch count."""
+    from selfnas.pretrain.registry import DEFAULT_EPOCHS, default_epochs, get_objective
+
+    num_train = 14_062  # 90 % of NB201's 15,625 cells
+    nao = _objective(space)
+    epochs = default_epochs(nao, "nb201", num_train)
+    assert epochs * nao.steps_per_epoch(num_train) >= nao.min_steps >= 2_800
+    assert (epochs - 1) * nao.steps_per_epoch(num_train) < nao.min_steps
+    locality = get_objective("locality", space, loss="margin")
+    steps = default_epochs(locality, "nb201", num_train) * locality.steps_per_epoch(num_train)
+    assert steps >= locality.min_steps
+    vgae = get_objective("arch2vec", space)
+    assert default_epochs(vgae, "nb201", num_train) == DEFAULT_EPOCHS["nb201"] == 10
+    # a space whose epochs are long enough keeps its default
+    assert default_epochs(nao, "nb101", 381_262) == DEFAULT_EPOCHS["nb101"]

@@ -41,7 +41,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--space", required=True, help="nb101, nb201, darts, nbgraph")
     p.add_argument("--loss", default=None, help="metric loss (margin, angular, ..., none)")
     p.add_argument("--encoder", default=None, help="gin, gcn, gcn-global, mlp, gates, seq")
-    p.add_argument("--epochs", type=int, default=None, help="default: 8 NB101, 10 otherwise")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="default: 8 NB101, 10 otherwise; nao and locality: at least 4,000 iterations",
+    )
     p.add_argument("--out", required=True, type=Path, help="run directory")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=None, help="default: 32")
@@ -98,8 +103,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 # --- pretrain ----------------------------------------------------------------------
 def _pretrain(args: argparse.Namespace) -> int:
     from selfnas import progress
-    from selfnas.pretrain.registry import DEFAULT_EPOCHS, get_objective
-    from selfnas.pretrain.trainer import space_data
+    from selfnas.pretrain.registry import default_epochs, get_objective
+    from selfnas.pretrain.trainer import HOLDOUT, space_data, split_indices
     from selfnas.runtime import configure_threads, seed_everything, select_device
     from selfnas.spaces import get_space
 
@@ -108,9 +113,8 @@ def _pretrain(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     device = select_device(args.device)
     space = get_space(args.space)
-    epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS.get(space.name, 10)
-    if epochs < 1:
-        raise InvalidOption(f"--epochs must be >= 1, got {epochs}")
+    if args.epochs is not None and args.epochs < 1:
+        raise InvalidOption(f"--epochs must be >= 1, got {args.epochs}")
     options = {k: getattr(args, k) for k in _OPTION_KEYS if getattr(args, k, None) is not None}
     if "edge_bias" in options:
         options["edge_bias"] = options["edge_bias"] == "on"
@@ -126,6 +130,10 @@ def _pretrain(args: argparse.Namespace) -> int:
     seed_everything(args.seed)
     objective = get_objective(args.objective, space, **options)
     data = space_data(space, config["samples"], args.seed, args.subset)
+    epochs = args.epochs
+    if epochs is None:
+        num_train = len(split_indices(len(data), HOLDOUT, args.seed)[0])
+        epochs = default_epochs(objective, space.name, num_train)
     from selfnas.pretrain.metrics import pretraining_protocol
     from selfnas.pretrain.trainer import Trainer
 

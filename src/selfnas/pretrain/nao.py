@@ -7,9 +7,10 @@ Controller = `SeqEncoder` (tokens -> per-token outputs + unit-norm arch embeddin
 only (there are no accuracies yet); the predictor is kept for search, which uses
 `encode`, `predict`, `nao_step` and `decode` (NAO's gradient ascent in embedding space).
 
-Defaults are Table 2 of Choi et al. (2020): SGD lr 1.0, x0.2 at iteration 6000, 2 epochs,
-batch 512, no gradient clipping during pretraining (clipping 5.0 is for search-time
-training, as in the authors' code).
+Defaults are Table 2 of Choi et al. (2020): SGD lr 1.0, x0.2 at iteration 6000, batch 512,
+no gradient clipping during pretraining (clipping 5.0 is for search-time training, as in
+the authors' code). The training length is counted in iterations where epochs are short
+(`min_steps`; see docs/locality.md).
 """
 
 from __future__ import annotations
@@ -143,6 +144,11 @@ class NAOObjective(Objective):
 
     name = "nao"
     grad_clip: float | None = None
+    #: With SGD lr 1.0 the decoder first learns the fixed tokens and guesses the ops
+    #: (NB201: a plateau at 0.28 nats per token); it leaves the plateau after ~2,200-2,800
+    #: iterations (measured, seed 0) and then reconstructs every held-out cell. NB101's
+    #: default epochs are ~6,000 iterations; smaller spaces train at least this many.
+    min_steps: int = 4000
 
     def __init__(
         self,

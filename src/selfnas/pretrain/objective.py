@@ -78,6 +78,8 @@ class Objective(nn.Module, ABC):
 
     #: gradient-norm clip applied by the trainer (None: no clipping)
     grad_clip: float | None = 5.0
+    #: fewest iterations the default training length gives (0: epochs alone decide)
+    min_steps: int = 0
 
     def steps_per_epoch(self, num_train: int) -> int:
         """How many batches `batches` yields for `num_train` archs (progress bars and

@@ -35,6 +35,18 @@ PLUGINS: tuple[str, ...] = ("selfnas.pretrain.locality", "selfnas.pretrain.nao")
 DEFAULT_EPOCHS: dict[str, int] = {"nb101": 8, "nb201": 10, "darts": 10, "nbgraph": 10}
 
 
+def default_epochs(objective: Objective, space_name: str, num_train: int) -> int:
+    """Epochs when none are given: the space's default, lengthened to at least the
+    objective's `min_steps` iterations (NAO-family controllers: an NB201 epoch is ~28
+    iterations, and a controller needs ~2,800 before it reconstructs anything)."""
+    epochs = DEFAULT_EPOCHS.get(space_name, 10)
+    min_steps = int(getattr(objective, "min_steps", 0))
+    if min_steps > 0:
+        per_epoch = max(1, objective.steps_per_epoch(num_train))
+        epochs = max(epochs, -(-min_steps // per_epoch))
+    return epochs
+
+
 class GroupedMetric(nn.Module):
     """Adapts part B's `GroupedSampler` + `MetricTerm` to the `MetricTerm` protocol the VGAE
     takes (a module, so a metric loss with parameters is trained and checkpointed)."""

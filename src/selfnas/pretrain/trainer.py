@@ -39,6 +39,9 @@ Evaluate = Callable[[Objective, ArchBatch, ArchBatch, int, np.random.Generator],
 
 _SPLIT, _EVAL, _DATA = 1, 2, 4
 
+#: share of the data held out for reconstruction accuracy
+HOLDOUT = 0.1
+
 
 def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng(list(key))
@@ -105,7 +108,7 @@ class Trainer:
         *,
         epochs: int,
         seed: int = 0,
-        holdout: float = 0.1,
+        holdout: float = HOLDOUT,
         device: torch.device | str = "cpu",
         evaluate: Evaluate | None = None,
         eval_every: int = 1,
