@@ -106,3 +106,20 @@ def test_edit_distance_on_the_interface(space):
     assert space.within_edit_distance(a, b, 6) and not space.within_edit_distance(a, b, 1)
     short = space.from_spec([[0, 1], [0, 0]], ["input", "output"])
     assert space.edit_distance(short, a) == 4  # input and output stay themselves
+
+
+def test_unpruned_hash_tells_apart_what_the_canonical_hash_merges(space):
+    """Two decodes of one cell that differ only in a stray vertex's op: the same cell and
+    `hash`, different `unpruned_hash` (the published code's uniqueness count); isomorphic
+    decodes (vertices swapped) share both."""
+    wider = np.zeros((7, 7))
+    wider[0, 1] = wider[1, 4] = wider[0, 3] = wider[3, 4] = wider[0, 2] = 1
+    a = np.array([0, 2, 1, 2, 4, PAD, PAD])
+    b = np.array([0, 2, 3, 2, 4, PAD, PAD])
+    assert space.decode(wider, a) == space.decode(wider, b)
+    assert space.unpruned_hash(wider, a) != space.unpruned_hash(wider, b)
+    swapped = np.array([0, 2, 1, 2, 4, PAD, PAD])
+    order = [0, 3, 2, 1, 4, 5, 6]  # vertices 1 and 3 exchanged: the same graph
+    assert space.unpruned_hash(wider[np.ix_(order, order)], swapped[order]) == (
+        space.unpruned_hash(wider, a)
+    )

@@ -73,3 +73,26 @@ def test_locality_of_an_edit_aware_embedding(space):
     # one-hot ops: L2 = sqrt(2 * edits) exactly, so the ranking is perfect
     assert res.spearman > 0.95
     assert res.auc > 0.95
+
+
+def test_nb101_also_reports_the_published_unpruned_count():
+    """Draws that decode to one NB101 cell through two different stray-vertex ops: one
+    canonical cell, two decoded graphs (the published code's count)."""
+    nb101 = get_space("nb101")
+    adj = torch.zeros(7, 7)
+    for i, j in ((0, 1), (1, 4), (0, 3), (3, 4), (0, 2)):
+        adj[i, j] = 1.0
+    ops = torch.tensor([[0, 2, 1, 2, 4, -1, -1], [0, 2, 3, 2, 4, -1, -1]])
+
+    class _TwoDecodes(torch.nn.Module):
+        def sample_decode(self, z: torch.Tensor) -> Reconstruction:
+            n = z.shape[0]
+            return Reconstruction(adj=adj.expand(n, 7, 7), ops=ops[torch.arange(n) % 2])
+
+    lat = torch.zeros(10, 7, 4)
+    res = validity_uniqueness(_TwoDecodes(), nb101, lat, np.random.default_rng(0), samples=40)
+    assert res == {
+        "validity": 1.0,
+        "uniqueness": pytest.approx(1 / 40),
+        "uniqueness_unpruned": pytest.approx(2 / 40),
+    }

@@ -27,6 +27,7 @@ _OPTION_KEYS = (
     "dropout",
     "latent",
     "edge_bias",
+    "op_bias",
 )
 
 
@@ -58,6 +59,12 @@ def register(subparsers: Any) -> None:
         choices=("on", "off"),
         default=None,
         help="VGAE: learned per-vertex-pair edge offset (default on; off = published decoder)",
+    )
+    p.add_argument(
+        "--op-bias",
+        choices=("on", "off"),
+        default=None,
+        help="VGAE: learned per-vertex op offset (default on; off = published decoder)",
     )
     p.add_argument(
         "--samples", type=int, default=100_000, help="archs drawn from spaces too big to enumerate"
@@ -116,8 +123,9 @@ def _pretrain(args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs < 1:
         raise InvalidOption(f"--epochs must be >= 1, got {args.epochs}")
     options = {k: getattr(args, k) for k in _OPTION_KEYS if getattr(args, k, None) is not None}
-    if "edge_bias" in options:
-        options["edge_bias"] = options["edge_bias"] == "on"
+    for switch in ("edge_bias", "op_bias"):
+        if switch in options:
+            options[switch] = options[switch] == "on"
     config = {
         "objective": args.objective,
         "space": space.name,

@@ -62,7 +62,9 @@ def validity_uniqueness(
     """Decode `samples` draws from a diagonal Gaussian fitted to the training latents.
 
     validity = fraction the space accepts (`space.decode` is not None); uniqueness =
-    distinct `space.hash` values among the valid ones."""
+    distinct `space.hash` values among the valid ones. Where the space can hash a decoded
+    graph as decoded (`unpruned_hash`: NB101), `uniqueness_unpruned` counts distinct
+    decoded graphs among the valid ones, the published code's count."""
     mean, std = fit_gaussian(train_latents)
     noise = torch.as_tensor(
         rng.standard_normal((samples, *mean.shape)), dtype=mean.dtype, device=mean.device
@@ -70,17 +72,24 @@ def validity_uniqueness(
     rec = objective.sample_decode(noise * std + mean)
     adj = rec.adj.cpu().numpy().astype(np.int8)
     ops = rec.ops.cpu().numpy()
+    unpruned_hash = getattr(space, "unpruned_hash", None)
     hashes: set[str] = set()
+    graphs: set[str] = set()
     valid = 0
     for a, o in zip(adj, ops, strict=True):
         arch = space.decode(a, o)
         if arch is not None:
             valid += 1
             hashes.add(space.hash(arch))
-    return {
+            if unpruned_hash is not None:
+                graphs.add(unpruned_hash(a, o))
+    out = {
         "validity": valid / samples,
         "uniqueness": len(hashes) / valid if valid else 0.0,
     }
+    if unpruned_hash is not None:
+        out["uniqueness_unpruned"] = len(graphs) / valid if valid else 0.0
+    return out
 
 
 @dataclass

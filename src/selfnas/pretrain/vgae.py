@@ -56,6 +56,7 @@ class VGAE(Objective):
         grad_clip: float | None = 5.0,
         metric: MetricTerm | None = None,
         edge_bias: bool = True,
+        op_bias: bool = True,
     ) -> None:
         super().__init__(space)
         self.encoder = encoder
@@ -83,6 +84,19 @@ class VGAE(Objective):
             if edge_bias
             else None
         )
+        # a learned op-logit offset per vertex: ops a position always or never holds
+        # (the input at vertex 0; NB201's and DARTS's fixed input/output slots) need not
+        # be carried by the latents either, so samples between cells keep legal ops there
+        self.op_bias = (
+            nn.Parameter(torch.zeros(_num_vertices(space), self.num_ops + 1)) if op_bias else None
+        )
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Runs saved before the per-vertex op offset existed load without it, and then
+        decode exactly as they were trained."""
+        if self.op_bias is not None and "op_bias" not in state_dict:
+            self.op_bias = None
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # --- model ---------------------------------------------------------------
     def encode(self, archs: ArchBatch) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -98,7 +112,10 @@ class VGAE(Objective):
         adj_logits = torch.bmm(z, z.transpose(1, 2))
         if self.edge_bias is not None:
             adj_logits = adj_logits + self.edge_bias
-        return self.op_decoder(z), adj_logits
+        op_logits = self.op_decoder(z)
+        if self.op_bias is not None:
+            op_logits = op_logits + self.op_bias
+        return op_logits, adj_logits
 
     def _targets(self, archs: ArchBatch) -> torch.Tensor:
         return torch.where(archs.ops == PAD, torch.full_like(archs.ops, self.num_ops), archs.ops)

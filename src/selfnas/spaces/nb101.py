@@ -41,7 +41,7 @@ from selfnas.spaces.nb101_cell import (
     on_input_output_path,
 )
 from selfnas.spaces.nb101_enumerate import NUM_CELLS, PAD_LABEL, bits_to_adjacency, cells
-from selfnas.spaces.nb101_hash import HASH_OPS, INPUT_LABEL, OUTPUT_LABEL
+from selfnas.spaces.nb101_hash import HASH_OPS, INPUT_LABEL, OUTPUT_LABEL, module_hash
 
 __all__ = ["NODE_OPS", "NB101Cell", "NB101Space", "NB101Table"]
 
@@ -218,6 +218,15 @@ class NB101Space(SearchSpace):
         """Every cell, in `table()` row order."""
         table = self.table()
         return ArchBatch.from_numpy(table.adjacency, table.ops, NODE_OPS)
+
+    def unpruned_hash(self, adj: np.ndarray, ops: np.ndarray) -> str:
+        """nasbench's graph hash of a decoded graph as decoded: before pruning, stray
+        vertices and their ops included. The published arch2vec code counts uniqueness
+        this way, so two draws that are the same cell count twice when their unused
+        vertices differ; `hash` (the canonical cell) is what `uniqueness` counts."""
+        edges = np.triu(np.asarray(adj, dtype=np.float64) > 0.5, 1).astype(np.int64)
+        labels = [int(o) if o != PAD else len(NODE_OPS) for o in np.asarray(ops).ravel()]
+        return module_hash(edges, labels)
 
     def decode(self, adj: np.ndarray, ops: np.ndarray) -> NB101Cell | None:
         """A decoder's node-form graph -> the valid cell it spells, or None.
