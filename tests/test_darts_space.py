@@ -243,3 +243,23 @@ def test_decode_rejects_graphs_outside_the_space(space):
     padded_adj[:22, :22] = adj
     padded_ops = np.concatenate([ops, [PAD, PAD]])
     assert space.decode(padded_adj, padded_ops) == DARTS_V2
+
+
+def test_published_rule_accepts_every_genotype_and_more(space):
+    """The published code's looser DARTS check: every real genotype passes it, an op vertex
+    without an input fails it, and a vertex fed by two inputs (no genotype) still passes."""
+    batch = space.batch(space.sample(20, np.random.default_rng(3)))
+    for adj, ops in zip(batch.adj.numpy(), batch.ops.numpy(), strict=True):
+        assert space.decode(adj, ops) is not None
+        assert space.published_valid(adj, ops)
+    adj, ops = batch.adj[0].numpy().copy(), batch.ops[0].numpy().copy()
+    extra = adj.copy()
+    sources = np.flatnonzero(extra[:, 2])
+    extra[1 - sources[0] if sources[0] < 2 else 0, 2] = 1.0  # a second input into vertex 2
+    assert space.decode(extra, ops) is None and space.published_valid(extra, ops)
+    starved = adj.copy()
+    starved[:, 5] = 0.0  # op vertex 5 of the normal cell fed by nothing
+    assert not space.published_valid(starved, ops)
+    wrong = ops.copy()
+    wrong[0] = wrong[1]  # the first input slot no longer c_{k-2}
+    assert not space.published_valid(adj, wrong)

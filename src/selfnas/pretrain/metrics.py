@@ -64,7 +64,9 @@ def validity_uniqueness(
     validity = fraction the space accepts (`space.decode` is not None); uniqueness =
     distinct `space.hash` values among the valid ones. Where the space can hash a decoded
     graph as decoded (`unpruned_hash`: NB101), `uniqueness_unpruned` counts distinct
-    decoded graphs among the valid ones, the published code's count."""
+    decoded graphs among the valid ones, the published code's count. Where the space
+    has the published code's looser validity rule (`published_valid`: DARTS),
+    `validity_published_rule` counts by it too."""
     mean, std = fit_gaussian(train_latents)
     noise = torch.as_tensor(
         rng.standard_normal((samples, *mean.shape)), dtype=mean.dtype, device=mean.device
@@ -73,10 +75,14 @@ def validity_uniqueness(
     adj = rec.adj.cpu().numpy().astype(np.int8)
     ops = rec.ops.cpu().numpy()
     unpruned_hash = getattr(space, "unpruned_hash", None)
+    published_valid = getattr(space, "published_valid", None)
+    loosely_valid = 0
     hashes: set[str] = set()
     graphs: set[str] = set()
     valid = 0
     for a, o in zip(adj, ops, strict=True):
+        if published_valid is not None:
+            loosely_valid += bool(published_valid(a, o))
         arch = space.decode(a, o)
         if arch is not None:
             valid += 1
@@ -89,6 +95,8 @@ def validity_uniqueness(
     }
     if unpruned_hash is not None:
         out["uniqueness_unpruned"] = len(graphs) / valid if valid else 0.0
+    if published_valid is not None:
+        out["validity_published_rule"] = loosely_valid / samples
     return out
 
 

@@ -43,6 +43,7 @@ CELL_SIZE = comb(2, 2) * comb(3, 2) * comb(4, 2) * comb(5, 2) * len(DARTS_OPS) *
 
 _NODE_OP_INDEX = {op: i for i, op in enumerate(NODE_OPS)}
 _OUTPUT = CELL_VERTICES - 1
+_OUTPUT_OP = _NODE_OP_INDEX["output"]
 
 
 def _source_vertices(source: int) -> tuple[int, ...]:
@@ -234,6 +235,30 @@ class DartsSpace(SearchSpace):
         for i, arch in enumerate(archs):
             adj[i], ops[i] = genotype_graph(self._check(arch))
         return ArchBatch.from_numpy(adj, ops, NODE_OPS)
+
+    def published_valid(self, adj: np.ndarray, ops: np.ndarray) -> bool:
+        """The looser rule the published arch2vec code counts DARTS validity by, applied to
+        each cell's 11 vertices: the two inputs and the output in place, a `PRIMITIVES` op
+        (`none` included) on every op vertex, and every op vertex fed by at least one earlier
+        vertex. Which inputs feed it, how many, and the cell-joining edges are not checked,
+        so many graphs it accepts spell no genotype; `decode` is the space's own rule."""
+        adj = np.triu(np.asarray(adj) > 0.5, 1)
+        ops = np.asarray(ops).astype(np.int64).reshape(-1)
+        if adj.shape != (len(ops), len(ops)) or len(ops) < NUM_VERTICES:
+            return False
+        first_op = NUM_CELL_INPUTS
+        legal = {_NODE_OP_INDEX[name] for name in PRIMITIVES}
+        for c in range(2):
+            start = c * CELL_VERTICES
+            labels = ops[start : start + CELL_VERTICES]
+            block = adj[start : start + CELL_VERTICES, start : start + CELL_VERTICES]
+            if list(labels[:first_op]) != list(range(first_op)) or labels[-1] != _OUTPUT_OP:
+                return False
+            if any(int(label) not in legal for label in labels[first_op:-1]):
+                return False
+            if not block[:, first_op:-1].any(axis=0).all():
+                return False
+        return True
 
     def decode(self, adj: np.ndarray, ops: np.ndarray) -> Genotype | None:
         """The genotype of a 22-vertex node-form graph, or None unless every vertex has the
