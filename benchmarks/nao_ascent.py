@@ -15,15 +15,12 @@ step sizes 1, 5, 20, 50, 100 and 1000.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 
 import numpy as np
 import torch
 from scipy.stats import kendalltau
 
-from selfnas.atomic import write_json
+from _report import emit, machine
 from selfnas.encoders.seq import pool_tokens
 from selfnas.search.problem import ProblemSpec, build_problem
 from selfnas.search.runner import Budget, SeedRun
@@ -90,16 +87,9 @@ def main() -> None:
         "diagnostic": "one NAO round on NB201 CIFAR-10 (cifar10_test), default nao options",
         "seed": args.seed,
         "controllers": [diagnose(c, args.table, args.seed) for c in args.controllers],
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-        },
+        "machine": machine(),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        write_json(args.out, result)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,13 @@ once per layer and only for the edges that exist. Both give the same numbers (ch
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
 
 import numpy as np
 import torch
 
-from selfnas.atomic import write_json
+from _report import emit, machine
 from selfnas.encoders.gates import GatesEncoder
 from selfnas.predictors.data import load_labelled
 from selfnas.predictors.experiment import PredictSpec, run_seed
@@ -104,20 +102,9 @@ def main() -> None:
             "speedup": t_dense / t_ours,
             "same_output": same,
         },
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpus": os.cpu_count(),
-            "load_average_start": load_start,
-            "load_average": os.getloadavg(),
-            "note": "shared 2-core machine: other processes ran during the measurement",
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-        },
+        "machine": machine(load_start),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        write_json(args.out, result)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from selfnas.atomic import write_json
+from _report import emit
 from selfnas.cli.pretrain_cmd import load_run
 from selfnas.pretrain.metrics import pretraining_protocol
 from selfnas.pretrain.trainer import _EVAL, HOLDOUT, _rng, space_data, split_indices
@@ -53,9 +53,7 @@ def main() -> None:
             reported[k] is None or abs(reported[k] - v) < 1e-9 for k, v in metrics.items()
         ),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        write_json(args.out, result)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -11,16 +11,14 @@ batch), so the ratio is pure speed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
 
 import numpy as np
 import torch
 from pytorch_metric_learning.miners import TripletMarginMiner
 
-from selfnas.atomic import write_json
+from _report import emit, machine
 from selfnas.pretrain.registry import get_objective
 from selfnas.pretrain.trainer import space_data
 from selfnas.pretrain.triplet_miner import RowwiseTripletMarginMiner
@@ -74,20 +72,9 @@ def main() -> None:
         "median_step_seconds": med,
         "mine_speedup": mine["pml"] / mine["rowwise"],
         "step_speedup": med["pml"] / med["rowwise"],
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpus": os.cpu_count(),
-            "load_average_start": load_start,
-            "load_average": os.getloadavg(),
-            "note": "shared 2-core machine: other processes ran during the measurement",
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-        },
+        "machine": machine(load_start),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        write_json(args.out, result)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from selfnas.atomic import write_json
+from _report import emit
 from selfnas.cli.pretrain_cmd import load_run
 from selfnas.pretrain.trainer import HOLDOUT, space_data, split_indices
 from selfnas.spaces.batch import PAD
@@ -80,9 +80,7 @@ def main() -> None:
         },
         "share_of_errors_on_pairs_closer_than_0.05": float((distance[wrong] < 0.05).float().mean()),
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        write_json(args.out, result)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
