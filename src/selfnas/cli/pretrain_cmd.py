@@ -71,7 +71,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--subset", type=int, default=None, help="train on this many archs only")
     p.add_argument("--validity-samples", type=int, default=10_000)
-    p.add_argument("--eval-every", type=int, default=1, help="epochs between metric checks")
+    p.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="epochs between metric checks (default: about 10 checks per run, and the last epoch)",
+    )
     p.add_argument("--locality-steps", type=int, default=1000, help="random-walk length; 0: skip")
     p.add_argument("--device", default="cpu", help="cpu, cuda, auto")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
@@ -142,6 +147,9 @@ def _pretrain(args: argparse.Namespace) -> int:
     if epochs is None:
         num_train = len(split_indices(len(data), HOLDOUT, args.seed)[0])
         epochs = default_epochs(objective, space.name, num_train)
+    eval_every = args.eval_every if args.eval_every is not None else max(1, epochs // 10)
+    if eval_every < 1:
+        raise InvalidOption(f"--eval-every must be >= 1, got {eval_every}")
     from selfnas.pretrain.metrics import pretraining_protocol
     from selfnas.pretrain.trainer import Trainer
 
@@ -155,7 +163,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=device,
         evaluate=pretraining_protocol(args.validity_samples),
-        eval_every=args.eval_every,
+        eval_every=eval_every,
         log=log,
     )
     result = trainer.run()
