@@ -25,9 +25,11 @@ def data(space):
     return space.batch(space.sample(400, np.random.default_rng(5)))
 
 
-def _trainer(space, data, out, epochs, config=None):
+def _trainer(space, data, out, epochs, config=None, **options):
     torch.manual_seed(123)  # the objective's initial weights
-    obj = get_objective("arch2vec", space, batch_size=64, encoder_opts={"hidden": 16, "layers": 2})
+    obj = get_objective(
+        "arch2vec", space, batch_size=64, encoder_opts={"hidden": 16, "layers": 2}, **options
+    )
     return Trainer(
         obj,
         data,
@@ -102,3 +104,12 @@ def test_plain_objective_steps_per_epoch_is_ceil(space, data):
     assert obj.steps_per_epoch(len(data)) == sum(
         1 for _ in obj.batches(data, np.random.default_rng(0), 0)
     )
+
+
+def test_run_saved_before_the_op_offset_resumes_as_it_was(space, data, tmp_path):
+    """A checkpoint without the VGAE's op offset, resumed by today's default objective,
+    continues exactly as the run without the offset would have."""
+    whole = _trainer(space, data, tmp_path / "whole", epochs=2, op_bias=False).run()
+    _trainer(space, data, tmp_path / "split", epochs=1, op_bias=False).run()
+    resumed = _trainer(space, data, tmp_path / "split", epochs=2).run()
+    assert _comparable(resumed.history) == _comparable(whole.history)

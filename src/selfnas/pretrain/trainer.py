@@ -152,7 +152,14 @@ class Trainer:
         if not path.exists():
             return 0, []
         state = torch.load(path, map_location=self.device, weights_only=False)
+        before = sum(1 for _ in self.objective.parameters())
         self.objective.load_state_dict(state["model"])
+        if sum(1 for _ in self.objective.parameters()) != before:
+            # the checkpoint predates a parameter the objective can drop (the VGAE's op
+            # offset): rebuild the optimiser over what is left, so its saved state fits
+            self.optimizer, self.scheduler = self.objective.configure_optimizer(
+                self.steps_per_epoch
+            )
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
