@@ -28,7 +28,7 @@ from selfnas.search.runner import Budget, SeedRun
 STEP_SIZES = (1, 5, 20, 50, 100, 1000)
 
 
-def diagnose(controller: str, table: str, seed: int) -> dict:
+def diagnose(controller: str, table: str, seed: int, options: dict) -> dict:
     spec = ProblemSpec(
         benchmark="nb201",
         benchmark_options={"tables": [table]},
@@ -37,7 +37,7 @@ def diagnose(controller: str, table: str, seed: int) -> dict:
     )
     problem = build_problem(spec)
     space = problem.space
-    run = SeedRun(problem, "nao", None, seed, Budget(queries=300))
+    run = SeedRun(problem, "nao", options, seed, Budget(queries=300))
     run.step()  # the 128 random cells
     search = run.strategy
     ctl = search.controller
@@ -80,13 +80,18 @@ def main() -> None:
     parser.add_argument("controllers", nargs="+", metavar="RUN_DIR")
     parser.add_argument("--table", required=True, help="nb201_200ep_cifar10.csv")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--train-epochs", type=int, default=None, help="nao's passes per round (default: its own)"
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    options = {} if args.train_epochs is None else {"train_epochs": args.train_epochs}
     result = {
-        "diagnostic": "one NAO round on NB201 CIFAR-10 (cifar10_test), default nao options",
+        "diagnostic": "one NAO round on NB201 CIFAR-10 (cifar10_test)",
         "seed": args.seed,
-        "controllers": [diagnose(c, args.table, args.seed) for c in args.controllers],
+        "train_epochs": args.train_epochs,
+        "controllers": [diagnose(c, args.table, args.seed, options) for c in args.controllers],
         "machine": machine(),
     }
     emit(result, args.out)

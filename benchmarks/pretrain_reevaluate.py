@@ -1,7 +1,7 @@
 """Re-run a pretraining run's last evaluation with today's metrics, on the same draws.
 
 The run's checkpoint, its training split and the evaluation generator of its last epoch
-(`(seed, epoch, eval)`, as the trainer seeds it) are rebuilt, so `validity` and
+(`evaluation_rng`, as the trainer seeds it) are rebuilt, so `validity` and
 `uniqueness` come out as the run reported them, and metrics added since (such as NB101's
 `uniqueness_unpruned`, the published code's count) are measured on the very same samples.
 
@@ -20,7 +20,7 @@ import torch
 from _report import emit
 from selfnas.cli.pretrain_cmd import load_run
 from selfnas.pretrain.metrics import pretraining_protocol
-from selfnas.pretrain.trainer import _EVAL, HOLDOUT, _rng, space_data, split_indices
+from selfnas.pretrain.trainer import HOLDOUT, evaluation_rng, space_data, split_indices
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
         data[torch.as_tensor(train_idx)],
         data[torch.as_tensor(held_idx)],
         epoch,
-        _rng(seed, epoch, _EVAL),
+        evaluation_rng(seed, epoch),
     )
     reported = {k: final.get(k) for k in metrics}
     result = {

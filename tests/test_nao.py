@@ -156,8 +156,9 @@ def test_default_length_gives_the_controller_enough_iterations(space) -> None:
     """NB201's epochs are short (~28 iterations at batch 512): the default length is
     lengthened to `min_steps` iterations; arch2vec keeps its epoch count."""
     from selfnas.pretrain.registry import DEFAULT_EPOCHS, default_epochs, get_objective
+    from selfnas.pretrain.trainer import HOLDOUT, split_indices
 
-    num_train = 14_062  # 90 % of NB201's 15,625 cells
+    num_train = len(split_indices(15_625, HOLDOUT, 0)[0])  # NB201's training split
     nao = _objective(space)
     epochs = default_epochs(nao, "nb201", num_train)
     assert epochs * nao.steps_per_epoch(num_train) >= nao.min_steps >= 2_800
@@ -168,4 +169,5 @@ def test_default_length_gives_the_controller_enough_iterations(space) -> None:
     vgae = get_objective("arch2vec", space)
     assert default_epochs(vgae, "nb201", num_train) == DEFAULT_EPOCHS["nb201"] == 10
     # a space whose epochs are long enough keeps its default
-    assert default_epochs(nao, "nb101", 381_262) == DEFAULT_EPOCHS["nb101"]
+    nb101_train = len(split_indices(423_624, HOLDOUT, 0)[0])
+    assert default_epochs(nao, "nb101", nb101_train) == DEFAULT_EPOCHS["nb101"]

@@ -27,11 +27,12 @@ def test_same_triplets_as_pml_on_locality_batches(kind: str, distance) -> None:
     batch = sampler.make_batch(space.sample(32, rng), rng)
     with torch.no_grad():
         _, emb = NAOController(space).encode(batch.archs)
-    reference = TripletMarginMiner(margin=0.2, type_of_triplets=kind, distance=distance())
-    fast = RowwiseTripletMarginMiner(margin=0.2, type_of_triplets=kind, distance=distance())
+    margin = 0.0 if kind == "easy" else 0.2  # untrained: few triplets clear a 0.2 margin
+    reference = TripletMarginMiner(margin=margin, type_of_triplets=kind, distance=distance())
+    fast = RowwiseTripletMarginMiner(margin=margin, type_of_triplets=kind, distance=distance())
     expected = reference(emb, batch.labels)
     got = fast(emb, batch.labels)
-    assert len(expected[0]) > 0 or kind == "easy"  # untrained: few clear margins
+    assert len(expected[0]) > 0
     for want, have in zip(expected, got, strict=True):
         assert torch.equal(want, have)
 

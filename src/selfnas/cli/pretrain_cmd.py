@@ -125,8 +125,9 @@ def _pretrain(args: argparse.Namespace) -> int:
     configure_threads(args.threads)
     device = select_device(args.device)
     space = get_space(args.space)
-    if args.epochs is not None and args.epochs < 1:
-        raise InvalidOption(f"--epochs must be >= 1, got {args.epochs}")
+    for flag, value in (("--epochs", args.epochs), ("--eval-every", args.eval_every)):
+        if value is not None and value < 1:
+            raise InvalidOption(f"{flag} must be >= 1, got {value}")
     options = {k: getattr(args, k) for k in _OPTION_KEYS if getattr(args, k, None) is not None}
     for switch in ("edge_bias", "op_bias"):
         if switch in options:
@@ -148,8 +149,6 @@ def _pretrain(args: argparse.Namespace) -> int:
         num_train = len(split_indices(len(data), HOLDOUT, args.seed)[0])
         epochs = default_epochs(objective, space.name, num_train)
     eval_every = args.eval_every if args.eval_every is not None else max(1, epochs // 10)
-    if eval_every < 1:
-        raise InvalidOption(f"--eval-every must be >= 1, got {eval_every}")
     from selfnas.pretrain.metrics import pretraining_protocol
     from selfnas.pretrain.trainer import Trainer
 

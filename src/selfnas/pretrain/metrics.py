@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from selfnas.pretrain.objective import Objective
+from selfnas.pretrain.objective import Objective, Reconstruction
 from selfnas.spaces.base import SearchSpace
 from selfnas.spaces.batch import ArchBatch
 
@@ -52,6 +52,28 @@ def fit_gaussian(latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
+def decoded_draws(
+    objective: Objective, train_latents: torch.Tensor, rng: np.random.Generator, samples: int
+) -> Reconstruction:
+    """`samples` graphs decoded from a diagonal Gaussian fitted to the training latents."""
+    mean, std = fit_gaussian(train_latents)
+    noise = torch.as_tensor(
+        rng.standard_normal((samples, *mean.shape)), dtype=mean.dtype, device=mean.device
+    )
+    return objective.sample_decode(noise * std + mean)
+
+
+@torch.no_grad()
+def training_latents(
+    objective: Objective, train: ArchBatch, batch_size: int = 4096
+) -> torch.Tensor:
+    """`objective.latents` of every training arch, in chunks."""
+    return torch.cat(
+        [objective.latents(train[i : i + batch_size]) for i in range(0, len(train), batch_size)]
+    )
+
+
+@torch.no_grad()
 def validity_uniqueness(
     objective: Objective,
     space: SearchSpace,
@@ -67,11 +89,7 @@ def validity_uniqueness(
     decoded graphs among the valid ones, the published code's count. Where the space
     has the published code's looser validity rule (`published_valid`: DARTS),
     `validity_published_rule` counts by it too."""
-    mean, std = fit_gaussian(train_latents)
-    noise = torch.as_tensor(
-        rng.standard_normal((samples, *mean.shape)), dtype=mean.dtype, device=mean.device
-    )
-    rec = objective.sample_decode(noise * std + mean)
+    rec = decoded_draws(objective, train_latents, rng, samples)
     adj = rec.adj.cpu().numpy().astype(np.int8)
     ops = rec.ops.cpu().numpy()
     unpruned_hash = getattr(space, "unpruned_hash", None)
@@ -177,12 +195,7 @@ def pretraining_protocol(validity_samples: int = 10_000, batch_size: int = 4096)
             out |= reconstruction_accuracy(objective, held_out, batch_size)
         if validity_samples > 0:
             try:
-                lat = torch.cat(
-                    [
-                        objective.latents(train[i : i + batch_size])
-                        for i in range(0, len(train), batch_size)
-                    ]
-                )
+                lat = training_latents(objective, train, batch_size)
                 out |= validity_uniqueness(objective, objective.space, lat, rng, validity_samples)
             except NotImplementedError:
                 pass

@@ -145,8 +145,8 @@ class NAOObjective(Objective):
     name = "nao"
     grad_clip: float | None = None
     #: With SGD lr 1.0 the decoder first learns the fixed tokens and guesses the ops
-    #: (NB201: a plateau at 0.28 nats per token); it leaves the plateau after ~2,200-2,800
-    #: iterations (measured, seed 0) and then reconstructs every held-out cell. NB101's
+    #: (NB201: a plateau at 0.28 nats per token); it leaves the plateau between iterations
+    #: 2,100 and 2,800 (measured, seed 0) and then reconstructs every held-out cell. NB101's
     #: default epochs are ~6,000 iterations; smaller spaces train at least this many.
     min_steps: int = 4000
 

@@ -40,11 +40,8 @@ def default_epochs(objective: Objective, space_name: str, num_train: int) -> int
     objective's `min_steps` iterations (NAO-family controllers: an NB201 epoch is ~28
     iterations, and a controller needs ~2,800 before it reconstructs anything)."""
     epochs = DEFAULT_EPOCHS.get(space_name, 10)
-    min_steps = int(getattr(objective, "min_steps", 0))
-    if min_steps > 0:
-        per_epoch = max(1, objective.steps_per_epoch(num_train))
-        epochs = max(epochs, -(-min_steps // per_epoch))
-    return epochs
+    per_epoch = max(1, objective.steps_per_epoch(num_train))
+    return max(epochs, -(-objective.min_steps // per_epoch))
 
 
 class GroupedMetric(nn.Module):

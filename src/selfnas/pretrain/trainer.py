@@ -47,6 +47,11 @@ def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng(list(key))
 
 
+def evaluation_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The generator the evaluation after `epoch` (0-based) draws its samples from."""
+    return _rng(seed, epoch, _EVAL)
+
+
 def _torch_seed(*key: int) -> int:
     return int(np.random.SeedSequence(list(key)).generate_state(1, dtype=np.uint64)[0] >> 1)
 
@@ -152,14 +157,10 @@ class Trainer:
         if not path.exists():
             return 0, []
         state = torch.load(path, map_location=self.device, weights_only=False)
-        before = sum(1 for _ in self.objective.parameters())
         self.objective.load_state_dict(state["model"])
-        if sum(1 for _ in self.objective.parameters()) != before:
-            # the checkpoint predates a parameter the objective can drop (the VGAE's op
-            # offset): rebuild the optimiser over what is left, so its saved state fits
-            self.optimizer, self.scheduler = self.objective.configure_optimizer(
-                self.steps_per_epoch
-            )
+        # the optimiser is built over the parameters the loaded model has (a checkpoint may
+        # predate one an objective can drop, such as the VGAE's op offset)
+        self.optimizer, self.scheduler = self.objective.configure_optimizer(self.steps_per_epoch)
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
@@ -227,7 +228,7 @@ class Trainer:
                     self.train_set,
                     self.held_out,
                     epoch,
-                    _rng(self.seed, epoch, _EVAL),
+                    evaluation_rng(self.seed, epoch),
                 )
                 record["eval_seconds"] = time.perf_counter() - began_eval
             record["seconds"] = sum(

@@ -1,0 +1,74 @@
+"""Why a VGAE's validity draws fail (a diagnostic, not a speed target).
+
+The draws are the validity metric's own (the run's last evaluation: same training latents,
+same generator), decoded; each is compared with what the training data ever holds at each
+position: an op a vertex never holds there (e.g. `output` on a middle NB201 vertex), an
+edge entry a vertex pair never takes (NB201's fixed adjacency), a vertex left without any
+incoming edge where every training graph feeds it (a starved DARTS op vertex), and the
+mean number of edges per graph.
+
+    python benchmarks/vgae_sample_failures.py runs/a2v-darts-opbias \\
+        --out benchmarks/results/vgae_sample_failures_a2v-darts-opbias.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from _report import emit
+from selfnas.cli.pretrain_cmd import load_run
+from selfnas.pretrain.metrics import decoded_draws, training_latents
+from selfnas.pretrain.trainer import HOLDOUT, evaluation_rng, space_data, split_indices
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    objective, space, config = load_run(args.run_dir)
+    seed = int(config["seed"])
+    epoch = int(json.loads((args.run_dir / "metrics.json").read_text())["final"]["epoch"])
+    data = space_data(space, config.get("samples"), seed, config.get("subset"))
+    train = data[torch.as_tensor(split_indices(len(data), HOLDOUT, seed)[0])]
+    samples = int(config.get("validity_samples") or 10_000)
+    draws = decoded_draws(
+        objective, training_latents(objective, train), evaluation_rng(seed, epoch - 1), samples
+    )
+    v = train.num_vertices
+    rows, cols = torch.triu_indices(v, v, 1)
+    # ops: shift so PAD (-1) is a column too; seen[v, k]: vertex v holds op k somewhere
+    width = int(max(train.ops.max(), draws.ops.max())) + 2
+    seen_ops = torch.zeros(v, width, dtype=torch.bool)
+    seen_ops[torch.arange(v).expand_as(train.ops), train.ops + 1] = True
+    unseen_op = ~seen_ops[torch.arange(v).expand_as(draws.ops), draws.ops + 1]
+    train_edges = train.adj[:, rows, cols] > 0.5
+    drawn_edges = draws.adj[:, rows, cols] > 0.5
+    can_be = torch.stack([(~train_edges).any(0), train_edges.any(0)])  # [2, pairs]
+    unseen_edge = ~can_be[drawn_edges.long(), torch.arange(len(rows))]
+    always_fed = (train.adj.sum(1) > 0).all(0)
+    starved = (draws.adj.triu(1).sum(1) == 0) & always_fed
+    result = {
+        "run": str(args.run_dir),
+        "epoch": epoch,
+        "draws": samples,
+        "share_with_an_op_never_seen_at_its_vertex": float(unseen_op.any(1).float().mean()),
+        "share_with_an_edge_entry_never_seen_at_its_pair": float(
+            unseen_edge.any(1).float().mean()
+        ),
+        "share_with_an_always_fed_vertex_unfed": float(starved.any(1).float().mean()),
+        "mean_edges_per_graph": {
+            "draws": float(drawn_edges.sum(1).float().mean()),
+            "training_data": float(train_edges.sum(1).float().mean()),
+        },
+    }
+    emit(result, args.out)
+
+
+if __name__ == "__main__":
+    main()
