@@ -46,7 +46,7 @@ import torch
 
 from selfnas.atomic import write_json
 from selfnas.pretrain.metrics import reconstruction_accuracy, validity_uniqueness
-from selfnas.pretrain.registry import get_objective
+from selfnas.pretrain.registry import get_objective, resolve_options
 from selfnas.pretrain.trainer import space_data, split_indices
 from selfnas.spaces import get_space
 from selfnas.spaces.batch import ArchBatch
@@ -58,6 +58,16 @@ TARGETS: dict[str, dict[str, float]] = {
     "nb201": {"reconstruction_accuracy": 0.9995, "validity": 0.7941},
     "darts": {"reconstruction_accuracy": 0.9979, "validity": 0.3336, "uniqueness": 0.99},
 }
+
+
+#: options every model of this run is built with (`--vertex-ids`, `--kl-weight`); empty:
+#: the space's defaults
+MODEL_OPTIONS: dict[str, Any] = {}
+
+
+def model(space: Any, **options: Any):
+    """The arch2vec objective both loops train (same arithmetic, different data path)."""
+    return get_objective("arch2vec", space, **MODEL_OPTIONS, **options)
 
 
 def plain_batches(
@@ -93,7 +103,7 @@ def train_to_quality(
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     torch.manual_seed(args.seed)
-    obj = get_objective("arch2vec", space, batch_size=batch_size, lr=lr)
+    obj = model(space, batch_size=batch_size, lr=lr)
     opt, _ = obj.configure_optimizer(0)
     params = list(obj.parameters())
     if plain:
@@ -152,7 +162,7 @@ def throughput(space, train: ArchBatch, batch_size: int, threads: int, steps: in
     """Samples/s of our loop alone (short run) at a given batch size and thread count."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    obj = get_objective("arch2vec", space, batch_size=batch_size)
+    obj = model(space, batch_size=batch_size)
     opt, _ = obj.configure_optimizer(0)
     batches = obj.batches(train, np.random.default_rng(0), 0)
     began, seen = time.perf_counter(), 0
@@ -177,7 +187,7 @@ def equal_batch_timing(
     for rep in range(repeats):
         for name in ("ours", "plain"):
             torch.manual_seed(seed)
-            obj = get_objective("arch2vec", space, batch_size=batch_size)
+            obj = model(space, batch_size=batch_size)
             opt, _ = obj.configure_optimizer(0)
             params = list(obj.parameters())
             rng = np.random.default_rng([seed, rep])
@@ -223,7 +233,7 @@ def loss_identity(
     losses: dict[str, list[float]] = {}
     for name in ("ours", "plain"):
         torch.manual_seed(seed)
-        obj = get_objective("arch2vec", space, batch_size=batch_size)
+        obj = model(space, batch_size=batch_size)
         opt, _ = obj.configure_optimizer(0)
         params = list(obj.parameters())
         if name == "plain":
@@ -304,8 +314,16 @@ def main() -> None:
     )
     p.add_argument("--timing-steps", type=int, default=300, help="steps per timing measurement")
     p.add_argument("--timing-repeats", type=int, default=3)
+    p.add_argument(
+        "--vertex-ids", choices=("on", "off"), default=None, help="default: the space's"
+    )
+    p.add_argument("--kl-weight", type=float, default=None, help="default: the space's")
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    if args.vertex_ids is not None:
+        MODEL_OPTIONS["vertex_ids"] = args.vertex_ids == "on"
+    if args.kl_weight is not None:
+        MODEL_OPTIONS["kl_weight"] = args.kl_weight
     torch.set_num_threads(1)
     began_all = time.perf_counter()
     space = get_space(args.space)
@@ -375,6 +393,7 @@ def main() -> None:
     judged = ratio_vs_low if ratio_vs_low is not None else ratio
     result = {
         "space": space.name,
+        "model_options": resolve_options("arch2vec", space.name, MODEL_OPTIONS),
         "archs": len(data),
         "train": len(train),
         "targets": targets,
@@ -417,6 +436,7 @@ def write_timing(
 ) -> None:
     result = {
         "space": space.name,
+        "model_options": resolve_options("arch2vec", space.name, MODEL_OPTIONS),
         "archs": len(data),
         "train": len(train),
         "equal_batch_timing": timing,

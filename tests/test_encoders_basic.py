@@ -156,10 +156,55 @@ def test_arch2vec_embedding_is_invariant_on_isomorphic_nb101_cells():
         assert space.hash(other) == space.hash(cell)
         cells.append(cell)
         moved.append(other)
+    # the raw spellings differ; the published encoder is invariant to the vertex order itself
+    raw_a, raw_b = _raw_batch(cells), _raw_batch(moved)
+    assert not torch.equal(raw_a.adj, raw_b.adj)
     torch.manual_seed(0)
-    obj = get_objective("arch2vec", space)
-    a, b = space.batch(cells), space.batch(moved)
-    assert not torch.equal(a.adj, b.adj)
+    obj = get_objective("arch2vec", space, vertex_ids=False)
     obj.train()
-    obj.loss((a, None))  # move BatchNorm statistics off their initial values
-    torch.testing.assert_close(obj.embed(b), obj.embed(a), rtol=1e-5, atol=1e-5)
+    obj.loss((raw_a, None))  # move BatchNorm statistics off their initial values
+    torch.testing.assert_close(obj.embed(raw_b), obj.embed(raw_a), rtol=1e-5, atol=1e-5)
+    # the space writes every cell in its canonical order, so an encoder that reads vertex
+    # positions embeds the cell, not its spelling
+    a, b = space.batch(cells), space.batch(moved)
+    assert torch.equal(a.adj, b.adj) and torch.equal(a.ops, b.ops)
+    with_ids = get_objective("arch2vec", space, vertex_ids=True)
+    with_ids.train()
+    with_ids.loss((a, None))
+    torch.testing.assert_close(with_ids.embed(b), with_ids.embed(a), rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(with_ids.embed(raw_b), with_ids.embed(raw_a), atol=1e-4)
+
+
+def _raw_batch(cells):
+    """NB101 cells as written (not canonicalised), padded to 7 vertices."""
+    from selfnas.spaces.batch import PAD, ArchBatch
+    from selfnas.spaces.nb101 import NODE_OPS
+
+    adj = np.zeros((len(cells), 7, 7), dtype=np.float32)
+    ops = np.full((len(cells), 7), PAD, dtype=np.int64)
+    for i, cell in enumerate(cells):
+        n = len(cell.operations)
+        adj[i, :n, :n] = cell.adjacency
+        ops[i, :n] = [NODE_OPS.index(op) for op in cell.operations]
+    return ArchBatch.from_numpy(adj, ops, NODE_OPS)
+
+
+def test_gin_vertex_ids_add_one_hot_positions_zero_on_padding():
+    rng = np.random.default_rng(3)
+    batch = _padded_dags(6, 7, rng)
+    enc = get_encoder("gin", _Vocab(), vertex_ids=False)
+    with_ids = get_encoder("gin", get_space("nb101"), vertex_ids=True)
+    assert enc.layers[0].lin1.in_features == len(NB101_OPS)
+    assert with_ids.vertex_ids == 7 and with_ids.layers[0].lin1.in_features == len(NB101_OPS) + 7
+    ids = with_ids._ids(batch)
+    mask = batch.mask
+    assert torch.equal(ids.argmax(-1)[mask], torch.arange(7).expand(6, 7)[mask])
+    assert (ids[~mask] == 0).all() and torch.equal(ids.sum(-1), mask.float())
+    # positions are information the permutation-invariant encoder does not have
+    perm = np.r_[0, rng.permutation(np.arange(1, 6)), 6]
+    with_ids.train()
+    with_ids(batch)
+    with_ids.eval()
+    assert not torch.allclose(with_ids(_relabel(batch, perm)), with_ids(batch)[:, perm], atol=1e-4)
+    with pytest.raises(ValueError, match="7 vertex positions"):
+        with_ids(_padded_dags(2, 9, rng))

@@ -66,3 +66,38 @@ def test_unknown_objective_is_a_clear_error(tmp_path, capsys):
     argv = ["pretrain", "word2vec", "--space", "nb201", "--out", str(tmp_path / "r")]
     assert main(argv) == 2
     assert "unknown objective" in capsys.readouterr().err
+
+
+def test_nb101_runs_record_the_space_defaults_and_old_runs_still_load(tmp_path, capsys):
+    import torch
+
+    from selfnas.cli.pretrain_cmd import load_run
+    from selfnas.pretrain.registry import get_objective, resolve_options
+    from selfnas.spaces import get_space
+
+    assert resolve_options("arch2vec", "nb101", {}) == {"vertex_ids": True, "kl_weight": 4.5e-3}
+    assert resolve_options("arch2vec", "nb101", {"kl_weight": 1e-3})["kl_weight"] == 1e-3
+    assert resolve_options("arch2vec", "nb101", {"encoder": "gcn"}) == {"encoder": "gcn"}
+    assert resolve_options("arch2vec", "nb201", {}) == {}
+    out = tmp_path / "nb101"
+    args = [
+        "pretrain", "arch2vec", "--space", "nb101", "--subset", "200", "--epochs", "1",
+        "--validity-samples", "50", "--locality-steps", "0", "--out", str(out), "--json",
+    ]  # fmt: skip
+    assert main(args) == 0
+    capsys.readouterr()
+    config = json.loads((out / "config.json").read_text())
+    assert config["options"] == {"vertex_ids": True, "kl_weight": 4.5e-3}
+    objective, _, _ = load_run(out)
+    assert objective.encoder.vertex_ids == 7 and objective.kl_weight == 4.5e-3
+    # a run written before the option existed: no `vertex_ids` in its config, no positions
+    old = tmp_path / "old"
+    old.mkdir()
+    space = get_space("nb101")
+    plain = get_objective("arch2vec", space, vertex_ids=False)
+    torch.save({"model": plain.state_dict()}, old / "checkpoint.pt")
+    (old / "config.json").write_text(json.dumps({"objective": "arch2vec", "space": "nb101"}))
+    objective, _, _ = load_run(old)
+    assert objective.encoder.vertex_ids == 0
+    batch = space.batch(space.sample(4, np.random.default_rng(0)))
+    torch.testing.assert_close(objective.embed(batch), plain.eval().embed(batch))

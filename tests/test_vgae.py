@@ -167,3 +167,16 @@ def test_runs_saved_without_the_op_offset_load_as_trained(space, cells):
         z = torch.randn(4, cells.num_vertices, old.latent)
         for a, b in zip(old.decode_logits(z), new.decode_logits(z), strict=True):
             assert torch.equal(a, b)
+
+
+def test_vertices_decoded_as_padding_get_no_edges():
+    nb101 = get_space("nb101")
+    obj = get_objective("arch2vec", nb101, encoder_opts={"hidden": 32})
+    with torch.no_grad():
+        obj.op_bias.zero_()
+        obj.op_bias[5:, obj.num_ops] = 1e3  # vertices 5 and 6 decode as "no vertex here"
+    z = torch.ones(2, 7, 16)  # every z_i · z_j = 16 > 0: an edge wherever it is allowed
+    dec = obj.sample_decode(z)
+    assert (dec.ops[:, 5:] == PAD).all() and (dec.ops[:, :5] != PAD).all()
+    assert dec.adj[:, 5:, :].sum() == 0 and dec.adj[:, :, 5:].sum() == 0
+    assert torch.equal(dec.adj[:, :5, :5], torch.ones(2, 5, 5).triu(1))

@@ -28,6 +28,7 @@ _OPTION_KEYS = (
     "latent",
     "edge_bias",
     "op_bias",
+    "vertex_ids",
 )
 
 
@@ -65,6 +66,12 @@ def register(subparsers: Any) -> None:
         choices=("on", "off"),
         default=None,
         help="VGAE: learned per-vertex op offset (default on; off = published decoder)",
+    )
+    p.add_argument(
+        "--vertex-ids",
+        choices=("on", "off"),
+        default=None,
+        help="GIN: one-hot vertex position beside each op (default off = published encoder)",
     )
     p.add_argument(
         "--samples", type=int, default=100_000, help="archs drawn from spaces too big to enumerate"
@@ -115,7 +122,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 # --- pretrain ----------------------------------------------------------------------
 def _pretrain(args: argparse.Namespace) -> int:
     from selfnas import progress
-    from selfnas.pretrain.registry import default_epochs, get_objective
+    from selfnas.pretrain.registry import default_epochs, get_objective, resolve_options
     from selfnas.pretrain.trainer import HOLDOUT, space_data, split_indices
     from selfnas.runtime import configure_threads, seed_everything, select_device
     from selfnas.spaces import get_space
@@ -129,9 +136,11 @@ def _pretrain(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise InvalidOption(f"{flag} must be >= 1, got {value}")
     options = {k: getattr(args, k) for k in _OPTION_KEYS if getattr(args, k, None) is not None}
-    for switch in ("edge_bias", "op_bias"):
+    for switch in ("edge_bias", "op_bias", "vertex_ids"):
         if switch in options:
             options[switch] = options[switch] == "on"
+    # the space's defaults are written into the config, so a run states what it trained
+    options = resolve_options(args.objective, space.name, options)
     config = {
         "objective": args.objective,
         "space": space.name,
@@ -227,7 +236,11 @@ def load_run(run_dir: Path, device: Any = "cpu") -> tuple[Any, Any, dict[str, An
     except (ValueError, RuntimeError, EOFError) as exc:
         raise DataCorrupt(f"cannot read run {run_dir}: {exc}") from None
     space = get_space(config["space"])
-    objective = get_objective(config["objective"], space, **config.get("options", {}))
+    options = dict(config.get("options", {}))
+    if config["objective"] == "arch2vec":
+        # runs made before `vertex_ids` was recorded trained without vertex positions
+        options.setdefault("vertex_ids", False)
+    objective = get_objective(config["objective"], space, **options)
     objective.load_state_dict(state["model"])
     objective.to(device).eval()
     return objective, space, config

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from selfnas.encoders import GraphEncoder
+from selfnas.spaces.base import space_num_vertices
 from selfnas.spaces.batch import ArchBatch
 
 
@@ -62,23 +63,37 @@ class GINLayer(nn.Module):
 class GIN(GraphEncoder):
     """`layers` GIN layers over the bidirected cell; node states of width `hidden`."""
 
-    def __init__(self, num_ops: int, hidden: int = 128, layers: int = 4) -> None:
+    def __init__(
+        self, num_ops: int, hidden: int = 128, layers: int = 4, vertex_ids: int = 0
+    ) -> None:
         super().__init__()
         self.num_ops = num_ops
         self.out_dim = hidden
-        dims = [num_ops] + [hidden] * layers
+        self.vertex_ids = vertex_ids
+        dims = [num_ops + vertex_ids] + [hidden] * layers
         self.layers = nn.ModuleList(GINLayer(a, b) for a, b in pairwise(dims))
 
     @classmethod
-    def from_space(cls, space: Any, **opts: Any) -> GIN:
-        return cls(num_ops=len(space.node_ops), **opts)
+    def from_space(cls, space: Any, vertex_ids: bool = False, **opts: Any) -> GIN:
+        ids = space_num_vertices(space) if vertex_ids else 0
+        return cls(num_ops=len(space.node_ops), vertex_ids=ids, **opts)
 
     def forward(self, batch: ArchBatch) -> torch.Tensor:
         adj = batch.adj + batch.adj.transpose(1, 2)
         h = batch.one_hot_ops()
+        if self.vertex_ids:
+            h = torch.cat([h, self._ids(batch)], dim=-1)
         # real rows found once per batch (None: no padding, plain BatchNorm); each layer's
         # BatchNorm writes zeros on padding rows and ReLU keeps them zero
         rows = None if bool(batch.mask.all()) else batch.mask.reshape(-1).nonzero().squeeze(1)
         for layer in self.layers:
             h = layer(h, adj, rows)
         return h
+
+    def _ids(self, batch: ArchBatch) -> torch.Tensor:
+        """One-hot vertex positions `[N,V,vertex_ids]`, zero on padding."""
+        v = batch.num_vertices
+        if v > self.vertex_ids:
+            raise ValueError(f"this encoder knows {self.vertex_ids} vertex positions, got {v}")
+        eye = torch.eye(v, self.vertex_ids, dtype=batch.adj.dtype, device=batch.adj.device)
+        return eye.unsqueeze(0) * batch.mask.unsqueeze(-1).to(eye.dtype)

@@ -21,14 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from selfnas.encoders import GraphEncoder
 from selfnas.errors import InvalidOption
-from selfnas.spaces.base import SearchSpace
+from selfnas.spaces.base import SearchSpace, space_num_vertices
 from selfnas.spaces.batch import PAD, ArchBatch
 
 #: token ids shared by every layout (SemiNAS numbering: 0 is also the decoder's start)
@@ -140,16 +139,6 @@ class SeqLayout:
         adj[:, row[edge_pos], col[edge_pos]] = (tokens[:, edge_pos] == EDGE).float()
         adj = adj * mask.unsqueeze(1) * mask.unsqueeze(2)
         return ArchBatch(adj=adj, ops=ops, mask=mask, op_names=self.op_names)
-
-
-def space_num_vertices(space: SearchSpace, probe: int = 64) -> int:
-    """Most vertices a node-form graph of `space` has (attribute, else measured on a sample)."""
-    for attr in ("max_vertices", "num_vertices", "MAX_VERTICES"):
-        value = getattr(space, attr, None)
-        if isinstance(value, int):
-            return value
-    archs = space.sample(probe, np.random.default_rng(0))
-    return space.batch(archs).num_vertices
 
 
 def layout_for(space: SearchSpace) -> SeqLayout:

@@ -35,6 +35,21 @@ PLUGINS: tuple[str, ...] = ("selfnas.pretrain.locality", "selfnas.pretrain.nao")
 DEFAULT_EPOCHS: dict[str, int] = {"nb101": 8, "nb201": 10, "darts": 10, "nbgraph": 10}
 
 
+#: arch2vec (GIN VGAE) options whose best value depends on the space, measured in
+#: docs/results/pretraining.md; options given explicitly override them
+SPACE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "nb101": {"vertex_ids": True, "kl_weight": 4.5e-3},
+    "darts": {"vertex_ids": True},
+}
+
+
+def resolve_options(objective: str, space_name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` over the space's defaults for `objective` (what a run directory records)."""
+    if objective != "arch2vec" or options.get("encoder") not in (None, "gin"):
+        return dict(options)
+    return SPACE_DEFAULTS.get(space_name, {}) | options
+
+
 def default_epochs(objective: Objective, space_name: str, num_train: int) -> int:
     """Epochs when none are given: the space's default, lengthened to at least the
     objective's `min_steps` iterations (NAO-family controllers: an NB201 epoch is ~28
@@ -86,6 +101,9 @@ def _metric(space: SearchSpace, loss: str | None, opts: dict[str, Any]) -> Metri
 
 def arch2vec(space: SearchSpace, encoder: str | None = None, loss: str | None = None, **opts: Any):
     from selfnas.pretrain.vgae import build
+
+    opts = resolve_options("arch2vec", space.name, {"encoder": encoder, **opts})
+    opts.pop("encoder")
 
     metric = _metric(space, loss, opts)
     return build(space, encoder=encoder or "gin", variational=True, metric=metric, **opts)

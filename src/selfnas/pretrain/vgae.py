@@ -33,7 +33,7 @@ from torch import nn
 
 from selfnas.encoders import GraphEncoder, get_encoder
 from selfnas.pretrain.objective import MetricTerm, Objective, Reconstruction, grouped_steps
-from selfnas.spaces.base import SearchSpace
+from selfnas.spaces.base import SearchSpace, space_num_vertices
 from selfnas.spaces.batch import PAD, ArchBatch
 
 
@@ -77,18 +77,17 @@ class VGAE(Objective):
         self.dropout = nn.Dropout(dropout)
         # one extra class: "no vertex here" (padding)
         self.op_decoder = nn.Linear(latent, self.num_ops + 1)
+        vertices = space_num_vertices(space)
         # a learned logit offset per vertex pair: edges the node form fixes (DARTS's
         # cross-cell block, NB201's whole adjacency) need not be carried by the latents
         self.edge_bias = (
-            nn.Parameter(torch.zeros(_num_vertices(space), _num_vertices(space)))
-            if edge_bias
-            else None
+            nn.Parameter(torch.zeros(vertices, vertices)) if edge_bias else None
         )
         # a learned op-logit offset per vertex: ops a position always or never holds
         # (the input at vertex 0; NB201's and DARTS's fixed input/output slots) need not
         # be carried by the latents either, so samples between cells keep legal ops there
         self.op_bias = (
-            nn.Parameter(torch.zeros(_num_vertices(space), self.num_ops + 1)) if op_bias else None
+            nn.Parameter(torch.zeros(vertices, self.num_ops + 1)) if op_bias else None
         )
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
@@ -193,22 +192,20 @@ class VGAE(Objective):
     @torch.no_grad()
     def sample_decode(self, embeddings: torch.Tensor) -> Reconstruction:
         """Graphs from per-node latents: argmax ops (padding class -> PAD), edges where
-        `z_i · z_j > 0` above the diagonal."""
+        `z_i · z_j > 0` above the diagonal between vertices that are not padding."""
         with self.evaluating():
             op_logits, adj_logits = self.decode_logits(embeddings)
         ops = op_logits.argmax(-1)
         ops = torch.where(ops == self.num_ops, torch.full_like(ops, PAD), ops)
-        adj = (adj_logits > 0).to(torch.float32).triu(1)
+        # a vertex decoded as "no vertex here" has no edges: padding rows share one latent
+        # (their encoder states are zero), so `z_i · z_j` alone would join them
+        real = (ops != PAD).to(torch.float32)
+        adj = (adj_logits > 0).to(torch.float32).triu(1) * real.unsqueeze(2) * real.unsqueeze(1)
         return Reconstruction(adj=adj, ops=ops)
 
     @torch.no_grad()
     def reconstruct(self, archs: ArchBatch) -> Reconstruction:
         return self.sample_decode(self.latents(archs))
-
-
-def _num_vertices(space: SearchSpace) -> int:
-    """Vertices of the space's node form (one sampled arch, batched)."""
-    return space.batch(space.sample(1, np.random.default_rng(0))).num_vertices
 
 
 def build(
@@ -217,8 +214,12 @@ def build(
     variational: bool = True,
     encoder_opts: dict[str, Any] | None = None,
     metric: MetricTerm | None = None,
+    vertex_ids: bool = False,
     **opts: Any,
 ) -> VGAE:
     """A VGAE/GAE on the named encoder (options: see `VGAE`)."""
-    enc = get_encoder(encoder, space, **(encoder_opts or {}))
+    encoder_opts = dict(encoder_opts or {})
+    if vertex_ids:
+        encoder_opts["vertex_ids"] = True
+    enc = get_encoder(encoder, space, **encoder_opts)
     return VGAE(space, enc, variational=variational, metric=metric, **opts)

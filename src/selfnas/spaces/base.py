@@ -107,3 +107,13 @@ class SearchSpace(ABC):
             "unique": self.unique,
             "ops": list(self.candidate_ops),
         }
+
+
+def space_num_vertices(space: SearchSpace, probe: int = 64) -> int:
+    """Most vertices a node-form graph of `space` has (attribute, else measured on a sample)."""
+    for attr in ("max_vertices", "num_vertices", "MAX_VERTICES"):
+        value = getattr(space, attr, None)
+        if isinstance(value, int):
+            return value
+    archs = space.sample(probe, np.random.default_rng(0))
+    return space.batch(archs).num_vertices

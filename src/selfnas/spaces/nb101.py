@@ -33,7 +33,6 @@ from selfnas.spaces.graph_edit import graph_edit_distance, within_edit_distance
 from selfnas.spaces.nb101_cell import (
     CANDIDATE_OPS,
     INPUT,
-    MAX_VERTICES,
     NODE_OPS,
     OUTPUT,
     NB101Cell,
@@ -205,14 +204,16 @@ class NB101Space(SearchSpace):
 
     # --- tensors --------------------------------------------------------------
     def batch(self, archs: Sequence[NB101Cell]) -> ArchBatch:
-        adj = np.zeros((len(archs), MAX_VERTICES, MAX_VERTICES), dtype=np.float32)
-        ops = np.full((len(archs), MAX_VERTICES), PAD, dtype=np.int64)
-        for i, arch in enumerate(archs):
-            cell = _as_cell(arch)
-            n = cell.num_vertices
-            adj[i, :n, :n] = cell.adjacency
-            ops[i, :n] = [_NODE_INDEX[op] for op in cell.operations]
-        return ArchBatch.from_numpy(adj, ops, NODE_OPS)
+        """Cells in their canonical vertex order (the table's), so isomorphic cells written
+        with their vertices in different orders give one tensor: an encoder that reads
+        vertex positions (`GIN(vertex_ids=...)`) then still embeds a cell, not a spelling."""
+        table = self.table()
+        hashes = [_as_cell(arch).hash for arch in archs]
+        rows = table.indices_of(hashes) if hashes else np.zeros(0, dtype=np.int64)
+        if (rows < 0).any():
+            missing = hashes[int(np.flatnonzero(rows < 0)[0])]
+            raise InvalidArchitecture(f"no NAS-Bench-101 cell has hash {missing!r}")
+        return ArchBatch.from_numpy(table.adjacency[rows], table.ops[rows], NODE_OPS)
 
     def batch_all(self) -> ArchBatch:
         """Every cell, in `table()` row order."""
