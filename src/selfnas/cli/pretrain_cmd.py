@@ -47,7 +47,8 @@ def register(subparsers: Any) -> None:
         "--epochs",
         type=int,
         default=None,
-        help="default: 8 NB101, 10 otherwise; nao and locality: at least 4,000 iterations",
+        help="default: 8 NB101, 20 NB201 (arch2vec without --loss), 10 otherwise; "
+        "nao and locality: at least 4,000 iterations",
     )
     p.add_argument("--out", required=True, type=Path, help="run directory")
     p.add_argument("--seed", type=int, default=0)
