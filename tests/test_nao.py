@@ -171,6 +171,8 @@ def test_default_length_gives_the_controller_enough_iterations(space) -> None:
     assert default_epochs(vgae, "nb201", num_train) == 20  # measured: validity settles by 20
     with_metric = get_objective("arch2vec", space, loss="margin")
     assert default_epochs(with_metric, "nb201", num_train) == 10
+    on_gates = get_objective("arch2vec", space, encoder="gates")  # not measured: published 10
+    assert default_epochs(on_gates, "nb201", num_train) == 10
     # a space whose epochs are long enough keeps its default
     nb101_train = len(split_indices(423_624, HOLDOUT, 0)[0])
     assert default_epochs(nao, "nb101", nb101_train) == DEFAULT_EPOCHS["nb101"]

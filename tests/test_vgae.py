@@ -180,3 +180,10 @@ def test_vertices_decoded_as_padding_get_no_edges():
     assert (dec.ops[:, 5:] == PAD).all() and (dec.ops[:, :5] != PAD).all()
     assert dec.adj[:, 5:, :].sum() == 0 and dec.adj[:, :, 5:].sum() == 0
     assert torch.equal(dec.adj[:, :5, :5], torch.ones(2, 5, 5).triu(1))
+
+
+def test_vertex_positions_on_another_encoder_is_a_clear_error(space):
+    from selfnas.errors import InvalidOption
+
+    with pytest.raises(InvalidOption, match="GIN option"):
+        get_objective("arch2vec", space, encoder="gcn", vertex_ids=True)

@@ -47,7 +47,8 @@ def register(subparsers: Any) -> None:
         "--epochs",
         type=int,
         default=None,
-        help="default: 8 NB101, 20 NB201 and DARTS (arch2vec without --loss), 10 otherwise; "
+        help="default: 8 NB101, 20 NB201 and DARTS (arch2vec on its GIN without --loss), "
+        "10 otherwise; "
         "nao and locality: at least 4,000 iterations",
     )
     p.add_argument("--out", required=True, type=Path, help="run directory")

@@ -55,12 +55,23 @@ def resolve_options(objective: str, space_name: str, options: dict[str, Any]) ->
     return SPACE_DEFAULTS.get(space_name, {}) | options
 
 
+def _plain_gin_arch2vec(objective: Objective) -> bool:
+    """arch2vec with its GIN and no metric term: what the per-space defaults were measured on."""
+    from selfnas.encoders.gin import GIN
+
+    return (
+        objective.name == "arch2vec"
+        and getattr(objective, "metric", None) is None
+        and isinstance(getattr(objective, "encoder", None), GIN)
+    )
+
+
 def default_epochs(objective: Objective, space_name: str, num_train: int) -> int:
     """Epochs when none are given: the space's default, lengthened to at least the
     objective's `min_steps` iterations (NAO-family controllers: an NB201 epoch is ~28
     iterations, and a controller needs ~2,800 before it reconstructs anything)."""
     epochs = DEFAULT_EPOCHS.get(space_name, 10)
-    if objective.name == "arch2vec" and getattr(objective, "metric", None) is None:
+    if _plain_gin_arch2vec(objective):
         epochs = ARCH2VEC_EPOCHS.get(space_name, epochs)
     per_epoch = max(1, objective.steps_per_epoch(num_train))
     return max(epochs, -(-objective.min_steps // per_epoch))

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from selfnas.encoders import GraphEncoder, get_encoder
+from selfnas.errors import InvalidOption
 from selfnas.pretrain.objective import MetricTerm, Objective, Reconstruction, grouped_steps
 from selfnas.spaces.base import SearchSpace, space_num_vertices
 from selfnas.spaces.batch import PAD, ArchBatch
@@ -220,6 +221,8 @@ def build(
     """A VGAE/GAE on the named encoder (options: see `VGAE`)."""
     encoder_opts = dict(encoder_opts or {})
     if vertex_ids:
+        if encoder != "gin":
+            raise InvalidOption(f"--vertex-ids on is a GIN option; encoder {encoder!r} has none")
         encoder_opts["vertex_ids"] = True
     enc = get_encoder(encoder, space, **encoder_opts)
     return VGAE(space, enc, variational=variational, metric=metric, **opts)

@@ -52,7 +52,6 @@ _LABEL_TO_NODE[INPUT_LABEL + 3] = NODE_OPS.index(INPUT)
 _LABEL_TO_NODE[OUTPUT_LABEL + 3] = NODE_OPS.index(OUTPUT)
 for _label, _op in enumerate(HASH_OPS):
     _LABEL_TO_NODE[_label + 3] = NODE_OPS.index(_op)
-_NODE_INDEX = {op: i for i, op in enumerate(NODE_OPS)}
 
 
 @dataclass(frozen=True)
