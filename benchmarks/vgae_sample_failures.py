@@ -1,11 +1,11 @@
 """Why a VGAE's validity draws fail (a diagnostic, not a speed target).
 
 The draws are the validity metric's own (the run's last evaluation: same training latents,
-same generator), decoded; each is compared with what the training data ever holds at each
-position: an op a vertex never holds there (e.g. `output` on a middle NB201 vertex), an
-edge entry a vertex pair never takes (NB201's fixed adjacency), a vertex left without any
-incoming edge where every training graph feeds it (a starved DARTS op vertex), and the
-mean number of edges per graph.
+same generator, the full-covariance fit unless `--covariance diagonal`), decoded; each is
+compared with what the training data ever holds at each position: an op a vertex never
+holds there (e.g. `output` on a middle NB201 vertex), an edge entry a vertex pair never
+takes (NB201's fixed adjacency), a vertex left without any incoming edge where every
+training graph feeds it (a starved DARTS op vertex), and the mean number of edges per graph.
 
     python benchmarks/vgae_sample_failures.py runs/a2v-darts-opbias \\
         --out benchmarks/results/vgae_sample_failures_a2v-darts-opbias.json
@@ -14,32 +14,23 @@ mean number of edges per graph.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
+from _draws import last_evaluation_draws
 from _report import emit
-from selfnas.cli.pretrain_cmd import load_run
-from selfnas.pretrain.metrics import decoded_draws, training_latents
-from selfnas.pretrain.trainer import HOLDOUT, evaluation_rng, space_data, split_indices
+from selfnas.pretrain.metrics import COVARIANCES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--covariance", choices=COVARIANCES, default="full")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    objective, space, config = load_run(args.run_dir)
-    seed = int(config["seed"])
-    epoch = int(json.loads((args.run_dir / "metrics.json").read_text())["final"]["epoch"])
-    data = space_data(space, config.get("samples"), seed, config.get("subset"))
-    train = data[torch.as_tensor(split_indices(len(data), HOLDOUT, seed)[0])]
-    samples = int(config.get("validity_samples") or 10_000)
-    draws = decoded_draws(
-        objective, training_latents(objective, train), evaluation_rng(seed, epoch - 1), samples
-    )
+    run = last_evaluation_draws(args.run_dir, args.covariance)
+    train, draws, epoch, samples = run.train, run.draws, run.epoch, run.samples
     v = train.num_vertices
     rows, cols = torch.triu_indices(v, v, 1)
     # ops: shift so PAD (-1) is a column too; seen[v, k]: vertex v holds op k somewhere
@@ -57,10 +48,9 @@ def main() -> None:
         "run": str(args.run_dir),
         "epoch": epoch,
         "draws": samples,
+        "covariance": args.covariance,
         "share_with_an_op_never_seen_at_its_vertex": float(unseen_op.any(1).float().mean()),
-        "share_with_an_edge_entry_never_seen_at_its_pair": float(
-            unseen_edge.any(1).float().mean()
-        ),
+        "share_with_an_edge_entry_never_seen_at_its_pair": float(unseen_edge.any(1).float().mean()),
         "share_with_an_always_fed_vertex_unfed": float(starved.any(1).float().mean()),
         "mean_edges_per_graph": {
             "draws": float(drawn_edges.sum(1).float().mean()),

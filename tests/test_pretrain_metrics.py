@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from selfnas.pretrain.metrics import locality, reconstruction_accuracy, validity_uniqueness
+from selfnas.pretrain.metrics import (
+    fit_gaussian,
+    locality,
+    reconstruction_accuracy,
+    standard_noise,
+    validity_uniqueness,
+)
 from selfnas.pretrain.objective import Reconstruction
 from selfnas.spaces import get_space
 from selfnas.spaces.batch import ArchBatch
@@ -58,12 +64,18 @@ def test_validity_and_uniqueness_follow_the_space_rules(space, cells):
     lat = torch.cat([cells.adj, cells.ops.unsqueeze(-1).float()], dim=-1)
     same = lat[:1].expand(50, -1, -1)
     res = validity_uniqueness(_Oracle(space), space, same, np.random.default_rng(0), samples=100)
-    assert res == {"validity": 1.0, "uniqueness": pytest.approx(1 / 100)}
+    assert res == {
+        "validity": 1.0,
+        "uniqueness": pytest.approx(1 / 100),
+        "validity_diagonal": 1.0,
+        "uniqueness_diagonal": pytest.approx(1 / 100),
+    }
     # flip one edge of the fixed NB201 adjacency: nothing is valid any more
     broken = same.clone()
     broken[:, 0, 7] = 1.0
     res = validity_uniqueness(_Oracle(space), space, broken, np.random.default_rng(0), samples=20)
     assert res["validity"] == 0.0 and res["uniqueness"] == 0.0
+    assert res["validity_diagonal"] == 0.0 and res["uniqueness_diagonal"] == 0.0
 
 
 def test_locality_of_an_edit_aware_embedding(space):
@@ -91,8 +103,60 @@ def test_nb101_also_reports_the_published_unpruned_count():
 
     lat = torch.zeros(10, 7, 4)
     res = validity_uniqueness(_TwoDecodes(), nb101, lat, np.random.default_rng(0), samples=40)
-    assert res == {
-        "validity": 1.0,
-        "uniqueness": pytest.approx(1 / 40),
-        "uniqueness_unpruned": pytest.approx(2 / 40),
-    }
+    for suffix in ("", "_diagonal"):
+        assert res[f"validity{suffix}"] == 1.0
+        assert res[f"uniqueness{suffix}"] == pytest.approx(1 / 40)
+        assert res[f"uniqueness_unpruned{suffix}"] == pytest.approx(2 / 40)
+
+
+def _correlated_latents(rng: np.random.Generator, n: int = 4000) -> torch.Tensor:
+    """`[n, 3, 2]` latents: node 1 copies node 0 (an edge both ends must agree on), node 2
+    is its negation plus independent noise, and the last dim is constant (a padding slot)."""
+    base = torch.as_tensor(rng.standard_normal((n, 1)) * 2.0 + 1.0)
+    noise = torch.as_tensor(rng.standard_normal((n, 1)) * 0.5)
+    nodes = torch.cat([base, base, -base + noise], dim=1)
+    return torch.stack([nodes, torch.full_like(nodes, 3.0)], dim=-1).float()
+
+
+def test_full_covariance_draws_keep_the_training_correlations():
+    lat = _correlated_latents(np.random.default_rng(0))
+    noise = standard_noise(np.random.default_rng(1), 20_000, lat)
+    full = fit_gaussian(lat, "full").transform(noise)
+    diagonal = fit_gaussian(lat, "diagonal").transform(noise)
+    assert full.shape == diagonal.shape == (20_000, 3, 2)
+    # the exact linear constraint (node 1 == node 0) and the constant dim survive the fit
+    assert torch.allclose(full[:, 1, 0], full[:, 0, 0], atol=1e-4)
+    assert torch.allclose(full[:, :, 1], torch.tensor(3.0), atol=1e-4)
+    flat = lat.reshape(len(lat), -1).double()
+    for draws in (full, diagonal):  # both fits match the marginals
+        d = draws.reshape(len(draws), -1).double()
+        assert torch.allclose(d.mean(0), flat.mean(0), atol=0.05)
+        assert torch.allclose(d.std(0), flat.std(0), rtol=0.03, atol=1e-4)
+    # only the full fit reproduces the covariance between nodes
+    want = torch.cov(flat.T)[0, [2, 4]]  # node 0 against nodes 1 and 2 (dim 0 of [V, D])
+    got_full = torch.cov(full.reshape(len(full), -1).double().T)[0, [2, 4]]
+    got_diagonal = torch.cov(diagonal.reshape(len(diagonal), -1).double().T)[0, [2, 4]]
+    assert torch.allclose(got_full, want, rtol=0.05)
+    assert got_diagonal.abs().max() < 0.1 < want.abs().min()
+
+
+def test_the_full_fit_decodes_more_valid_graphs_when_validity_needs_agreement(space):
+    """NB201 through the oracle decoder: an arch is valid only if its adjacency is the fixed
+    one. Training latents move two entries of the adjacency together (both 0 in half the
+    data, both exactly their true value in the other half), so only draws that keep them
+    equal stay near a valid graph."""
+    cell = space.batch(space.sample(1, np.random.default_rng(3)))
+    graph = torch.cat([cell.adj, cell.ops.unsqueeze(-1).float()], dim=-1)[0]  # [V, V+1]
+    rng = np.random.default_rng(4)
+    lat = graph.expand(2000, -1, -1).clone()
+    on = torch.as_tensor(rng.random(2000) < 0.5)
+    # vertex 0's edges to 1 and 2 are present in every NB201 cell: move them together,
+    # shifted so that the rounded values stay 1 only near the data
+    level = torch.where(on, 1.0, 0.0) + torch.as_tensor(rng.standard_normal(2000) * 0.05)
+    lat[:, 0, 1] = level
+    lat[:, 0, 2] = level
+    res = validity_uniqueness(_Oracle(space), space, lat, np.random.default_rng(5), samples=400)
+    # the full fit keeps the two entries equal: a draw is valid exactly when both round to 1
+    # (about half); the diagonal fit also needs them to agree by chance (about a quarter)
+    assert 0.4 < res["validity"] < 0.6
+    assert 0.15 < res["validity_diagonal"] < 0.35

@@ -45,22 +45,64 @@ def reconstruction_accuracy(
     }
 
 
+COVARIANCES = ("full", "diagonal")
+
+
+@dataclass(frozen=True)
+class LatentGaussian:
+    """A Gaussian over whole per-node latents `[V, D]`, flattened to `V * D` coordinates.
+
+    `scale` maps standard normal noise to the fit's spread: a full covariance's square
+    root (so draws keep the correlations between nodes and dims: which vertices carry an
+    edge together, which op goes with which position) or, for `diagonal`, the
+    per-coordinate standard deviations the published arch2vec code samples with."""
+
+    mean: torch.Tensor  # [V, D]
+    scale: torch.Tensor  # full: [V*D, V*D]; diagonal: [V*D]
+    covariance: str
+
+    def transform(self, noise: torch.Tensor) -> torch.Tensor:
+        """Standard normal noise `[S, V*D]` (float64) -> latents `[S, V, D]`."""
+        flat = self.mean.reshape(-1).double()
+        spread = noise @ self.scale.T if self.covariance == "full" else noise * self.scale
+        return (spread + flat).to(self.mean.dtype).reshape(-1, *self.mean.shape)
+
+
 @torch.no_grad()
-def fit_gaussian(latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and standard deviation of latents over the arch axis (per node slot and dim)."""
-    return latents.mean(0), latents.std(0)
+def fit_gaussian(latents: torch.Tensor, covariance: str = "full") -> LatentGaussian:
+    """The maximum-likelihood Gaussian of the training latents `[N, V, D]` (or its diagonal).
+
+    The square root comes from an eigendecomposition, not a Cholesky factor: padding
+    vertices have constant latents, so the covariance is singular."""
+    if covariance not in COVARIANCES:
+        raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
+    flat = latents.reshape(len(latents), -1).double()
+    if covariance == "diagonal":
+        return LatentGaussian(latents.mean(0), flat.std(0), covariance)
+    centred = flat - flat.mean(0)
+    cov = centred.T @ centred / max(len(flat) - 1, 1)
+    eigenvalues, vectors = torch.linalg.eigh(cov)
+    return LatentGaussian(latents.mean(0), vectors * eigenvalues.clamp(min=0).sqrt(), covariance)
+
+
+@torch.no_grad()
+def standard_noise(rng: np.random.Generator, samples: int, like: torch.Tensor) -> torch.Tensor:
+    """`[samples, V*D]` standard normal draws for latents shaped like `like` `[N, V, D]`."""
+    width = int(np.prod(like.shape[1:]))
+    return torch.as_tensor(rng.standard_normal((samples, width)), device=like.device)
 
 
 @torch.no_grad()
 def decoded_draws(
-    objective: Objective, train_latents: torch.Tensor, rng: np.random.Generator, samples: int
+    objective: Objective,
+    train_latents: torch.Tensor,
+    rng: np.random.Generator,
+    samples: int,
+    covariance: str = "full",
 ) -> Reconstruction:
-    """`samples` graphs decoded from a diagonal Gaussian fitted to the training latents."""
-    mean, std = fit_gaussian(train_latents)
-    noise = torch.as_tensor(
-        rng.standard_normal((samples, *mean.shape)), dtype=mean.dtype, device=mean.device
-    )
-    return objective.sample_decode(noise * std + mean)
+    """`samples` graphs decoded from a Gaussian fitted to the training latents."""
+    fit = fit_gaussian(train_latents, covariance)
+    return objective.sample_decode(fit.transform(standard_noise(rng, samples, train_latents)))
 
 
 @torch.no_grad()
@@ -73,23 +115,13 @@ def training_latents(
     )
 
 
-@torch.no_grad()
-def validity_uniqueness(
-    objective: Objective,
-    space: SearchSpace,
-    train_latents: torch.Tensor,
-    rng: np.random.Generator,
-    samples: int = 10_000,
-) -> dict[str, float]:
-    """Decode `samples` draws from a diagonal Gaussian fitted to the training latents.
-
-    validity = fraction the space accepts (`space.decode` is not None); uniqueness =
+def count_valid_unique(space: SearchSpace, rec: Reconstruction) -> dict[str, float]:
+    """validity = fraction the space accepts (`space.decode` is not None); uniqueness =
     distinct `space.hash` values among the valid ones. Where the space can hash a decoded
     graph as decoded (`unpruned_hash`: NB101), `uniqueness_unpruned` counts distinct
     decoded graphs among the valid ones, the published code's count. Where the space
     has the published code's looser validity rule (`published_valid`: DARTS),
     `validity_published_rule` counts by it too."""
-    rec = decoded_draws(objective, train_latents, rng, samples)
     adj = rec.adj.cpu().numpy().astype(np.int8)
     ops = rec.ops.cpu().numpy()
     unpruned_hash = getattr(space, "unpruned_hash", None)
@@ -107,6 +139,7 @@ def validity_uniqueness(
             hashes.add(space.hash(arch))
             if unpruned_hash is not None:
                 graphs.add(unpruned_hash(a, o))
+    samples = len(adj)
     out = {
         "validity": valid / samples,
         "uniqueness": len(hashes) / valid if valid else 0.0,
@@ -115,6 +148,29 @@ def validity_uniqueness(
         out["uniqueness_unpruned"] = len(graphs) / valid if valid else 0.0
     if published_valid is not None:
         out["validity_published_rule"] = loosely_valid / samples
+    return out
+
+
+@torch.no_grad()
+def validity_uniqueness(
+    objective: Objective,
+    space: SearchSpace,
+    train_latents: torch.Tensor,
+    rng: np.random.Generator,
+    samples: int = 10_000,
+) -> dict[str, float]:
+    """Validity and uniqueness (`count_valid_unique`) of `samples` draws decoded from the
+    Gaussian fitted to the training latents, with its full covariance.
+
+    The same noise also goes through the diagonal fit the published code samples from;
+    its counts carry the suffix `_diagonal`, so both are measured on paired draws."""
+    noise = standard_noise(rng, samples, train_latents)
+    out: dict[str, float] = {}
+    for covariance in COVARIANCES:
+        fit = fit_gaussian(train_latents, covariance)
+        counts = count_valid_unique(space, objective.sample_decode(fit.transform(noise)))
+        suffix = "" if covariance == "full" else f"_{covariance}"
+        out |= {f"{k}{suffix}": v for k, v in counts.items()}
     return out
 
 

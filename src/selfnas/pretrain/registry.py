@@ -36,7 +36,8 @@ DEFAULT_EPOCHS: dict[str, int] = {"nb101": 8, "nb201": 10, "darts": 10, "nbgraph
 
 
 #: plain arch2vec epochs where the published count stops short (measured: on NB201,
-#: validity over five seeds is 0.852 +- 0.055 after 10 epochs, 0.904 +- 0.009 after 20;
+#: validity over five seeds (diagonal fit) is 0.852 +- 0.055 after 10 epochs, 0.904 +-
+#: 0.009 after 20 (full-covariance fit, on another machine: 0.924-0.951 / 0.995 +- 0.002);
 #: on DARTS, reconstruction 0.753 after 10, 0.940 after 20)
 ARCH2VEC_EPOCHS: dict[str, int] = {"nb201": 20, "darts": 20}
 

@@ -253,6 +253,7 @@ def _describe(record: dict[str, Any]) -> str:
         "adj_accuracy",
         "validity",
         "uniqueness",
+        "validity_diagonal",
     )
     parts = [f"{k}={record[k]:.4f}" for k in shown if k in record]
     return f"epoch {record['epoch']}: " + " ".join(parts) + f" ({record['seconds']:.1f} s)"

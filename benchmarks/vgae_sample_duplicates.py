@@ -1,0 +1,91 @@
+"""Where a VGAE's valid draws repeat (a diagnostic, not a speed target).
+
+Uniqueness counts distinct cells among the valid draws of the validity metric (the run's
+last evaluation, rebuilt as `vgae_sample_failures.py` does). Draws are grouped by the size
+of the cell they decode to (vertices left after pruning; one group where the space's cells
+all have one size), and each group's share of the valid draws, its distinct share and its
+share of the training data are reported, beside the distinct share that draws spread
+uniformly over the run's cells (training and held-out) would give. Both fits are measured
+on the same noise.
+
+    python benchmarks/vgae_sample_duplicates.py runs/a2v-nb101-full \\
+        --out benchmarks/results/vgae_sample_duplicates_a2v-nb101-full.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from _draws import last_evaluation_draws
+from _report import emit
+from selfnas.pretrain.metrics import COVARIANCES
+from selfnas.spaces.batch import PAD
+
+
+def uniform_distinct_share(draws: int, cells: int) -> float:
+    """Expected distinct share of `draws` independent uniform draws over `cells` cells."""
+    return cells * (1 - math.exp(-draws / cells)) / draws if draws else 0.0
+
+
+def size_of(arch: Any) -> str:
+    """Vertices of a decoded cell where cells vary in size (NB101), else one group."""
+    ops = getattr(arch, "operations", None)
+    return "all" if ops is None else str(len(ops))
+
+
+def group_by_size(space: Any, draws: Any) -> dict[str, Any]:
+    """Valid draws per decoded cell size: how many, how many distinct."""
+    adj = draws.adj.cpu().numpy()
+    ops = draws.ops.cpu().numpy()
+    per_size: dict[str, list[str]] = defaultdict(list)
+    for a, o in zip(adj, ops, strict=True):
+        arch = space.decode(a, o)
+        if arch is not None:
+            per_size[size_of(arch)].append(space.hash(arch))
+    valid = sum(len(h) for h in per_size.values())
+    return {
+        "valid": valid,
+        "distinct_share": len({h for hs in per_size.values() for h in hs}) / max(valid, 1),
+        "by_size": {
+            size: {
+                "share_of_valid": len(hashes) / valid,
+                "distinct_share": len(set(hashes)) / len(hashes),
+                "most_repeated_cell_draws": Counter(hashes).most_common(1)[0][1],
+            }
+            for size, hashes in sorted(per_size.items())
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    result: dict[str, Any] = {"run": str(args.run_dir)}
+    for covariance in COVARIANCES:
+        run = last_evaluation_draws(args.run_dir, covariance)
+        counts = group_by_size(run.space, run.draws)
+        cells = len(run.train)
+        sizes = (run.train.ops != PAD).sum(1).tolist()
+        grouped = set(counts["by_size"]) != {"all"}
+        data_share = (
+            {str(k): v / cells for k, v in sorted(Counter(sizes).items())}
+            if grouped
+            else {"all": 1.0}
+        )
+        for size, share in data_share.items():
+            counts["by_size"].setdefault(size, {})["share_of_training_data"] = share
+        counts["distinct_share_if_spread_like_the_data"] = uniform_distinct_share(
+            counts["valid"], run.cells
+        )
+        result |= {"epoch": run.epoch, "draws": run.samples, covariance: counts}
+    emit(result, args.out)
+
+
+if __name__ == "__main__":
+    main()
