@@ -11,7 +11,13 @@ from typing import Any
 import torch
 
 from selfnas.cli.pretrain_cmd import load_run
-from selfnas.pretrain.metrics import decoded_draws, training_latents
+from selfnas.pretrain.metrics import (
+    cell_sizes,
+    decoded_draws,
+    draws_by_size,
+    standard_noise,
+    training_latents,
+)
 from selfnas.pretrain.objective import Reconstruction
 from selfnas.pretrain.trainer import HOLDOUT, evaluation_rng, space_data, split_indices
 from selfnas.spaces.batch import ArchBatch
@@ -28,8 +34,13 @@ class RunDraws:
     cells: int
 
 
-def last_evaluation_draws(run_dir: Path, covariance: str) -> RunDraws:
-    """Decoded draws of the run's last evaluation from the `covariance` fit."""
+#: the fits the validity metric draws from (`by_size`: one full Gaussian per cell size)
+FITS = ("full", "diagonal", "by_size")
+
+
+def last_evaluation_draws(run_dir: Path, fit: str) -> RunDraws:
+    """Decoded draws of the run's last evaluation from `fit` (one of `FITS`), the very
+    draws the metric counted."""
     torch.set_num_threads(1)
     objective, space, config = load_run(run_dir)
     seed = int(config["seed"])
@@ -38,5 +49,10 @@ def last_evaluation_draws(run_dir: Path, covariance: str) -> RunDraws:
     train = data[torch.as_tensor(split_indices(len(data), config.get("holdout", HOLDOUT), seed)[0])]
     samples = int(config.get("validity_samples") or 10_000)
     latents = training_latents(objective, train)
-    draws = decoded_draws(objective, latents, evaluation_rng(seed, epoch - 1), samples, covariance)
+    rng = evaluation_rng(seed, epoch - 1)
+    if fit == "by_size":  # the metric draws these after the paired full/diagonal noise
+        standard_noise(rng, samples, latents)
+        draws = objective.sample_decode(draws_by_size(latents, cell_sizes(train), rng, samples))
+    else:
+        draws = decoded_draws(objective, latents, rng, samples, fit)
     return RunDraws(space, train, draws, epoch, samples, len(data))

@@ -5,8 +5,8 @@ last evaluation, rebuilt as `vgae_sample_failures.py` does). Draws are grouped b
 of the cell they decode to (vertices left after pruning; one group where the space's cells
 all have one size), and each group's share of the valid draws, its distinct share and its
 share of the training data are reported, beside the distinct share that draws spread
-uniformly over the run's cells (training and held-out) would give. Both fits are measured
-on the same noise.
+uniformly over the run's cells (training and held-out) would give. The full and diagonal
+fits are measured on the same noise; on NB101 the per-size mixture (`_by_size`) too.
 
     python benchmarks/vgae_sample_duplicates.py runs/a2v-nb101-full \\
         --out benchmarks/results/vgae_sample_duplicates_a2v-nb101-full.json
@@ -20,10 +20,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from _draws import last_evaluation_draws
+from _draws import FITS, last_evaluation_draws
 from _report import emit
-from selfnas.pretrain.metrics import COVARIANCES
-from selfnas.spaces.batch import PAD
+from selfnas.pretrain.metrics import cell_sizes
 
 
 def uniform_distinct_share(draws: int, cells: int) -> float:
@@ -67,11 +66,13 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     result: dict[str, Any] = {"run": str(args.run_dir)}
-    for covariance in COVARIANCES:
-        run = last_evaluation_draws(args.run_dir, covariance)
+    for fit in FITS:
+        run = last_evaluation_draws(args.run_dir, fit)
+        if fit == "by_size" and len(cell_sizes(run.train).unique()) == 1:
+            continue  # one cell size: the metric draws no per-size mixture
         counts = group_by_size(run.space, run.draws)
         cells = len(run.train)
-        sizes = (run.train.ops != PAD).sum(1).tolist()
+        sizes = cell_sizes(run.train).tolist()
         grouped = set(counts["by_size"]) != {"all"}
         data_share = (
             {str(k): v / cells for k, v in sorted(Counter(sizes).items())}
@@ -83,7 +84,7 @@ def main() -> None:
         counts["distinct_share_if_spread_like_the_data"] = uniform_distinct_share(
             counts["valid"], run.cells
         )
-        result |= {"epoch": run.epoch, "draws": run.samples, covariance: counts}
+        result |= {"epoch": run.epoch, "draws": run.samples, fit: counts}
     emit(result, args.out)
 
 

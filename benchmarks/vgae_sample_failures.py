@@ -1,7 +1,7 @@
 """Why a VGAE's validity draws fail (a diagnostic, not a speed target).
 
 The draws are the validity metric's own (the run's last evaluation: same training latents,
-same generator, the full-covariance fit unless `--covariance diagonal`), decoded; each is
+same generator, the full-covariance fit unless `--covariance diagonal|by_size`), decoded; each is
 compared with what the training data ever holds at each position: an op a vertex never
 holds there (e.g. `output` on a middle NB201 vertex), an edge entry a vertex pair never
 takes (NB201's fixed adjacency), a vertex left without any incoming edge where every
@@ -18,15 +18,19 @@ from pathlib import Path
 
 import torch
 
-from _draws import last_evaluation_draws
+from _draws import FITS, last_evaluation_draws
 from _report import emit
-from selfnas.pretrain.metrics import COVARIANCES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--covariance", choices=COVARIANCES, default="full")
+    parser.add_argument(
+        "--covariance",
+        choices=FITS,
+        default="full",
+        help="the fit the draws come from (by_size: one full Gaussian per cell size, NB101)",
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     run = last_evaluation_draws(args.run_dir, args.covariance)

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from selfnas.pretrain.metrics import (
+    cell_sizes,
+    draws_by_size,
     fit_gaussian,
     locality,
     reconstruction_accuracy,
@@ -160,3 +162,37 @@ def test_the_full_fit_decodes_more_valid_graphs_when_validity_needs_agreement(sp
     # (about half); the diagonal fit also needs them to agree by chance (about a quarter)
     assert 0.4 < res["validity"] < 0.6
     assert 0.15 < res["validity_diagonal"] < 0.35
+
+
+def test_draws_by_size_come_from_each_size_in_its_data_share():
+    """Two sizes at distant means (3:1 in the data): a single Gaussian draws between them,
+    the per-size mixture draws near one or the other, in the data's proportion."""
+    rng = np.random.default_rng(0)
+    small = torch.as_tensor(rng.standard_normal((3000, 2, 2)) * 0.1 - 5.0).float()
+    large = torch.as_tensor(rng.standard_normal((1000, 2, 2)) * 0.1 + 5.0).float()
+    lat = torch.cat([small, large])
+    sizes = torch.tensor([5] * 3000 + [7] * 1000)
+    mixed = draws_by_size(lat, sizes, np.random.default_rng(1), 4000)
+    centre = mixed.mean(dim=(1, 2))
+    assert ((centre - -5.0).abs() < 0.5).float().mean() == pytest.approx(0.75, abs=0.03)
+    assert ((centre - 5.0).abs() < 0.5).float().mean() == pytest.approx(0.25, abs=0.03)
+    noise = standard_noise(np.random.default_rng(1), 4000, lat)
+    single = fit_gaussian(lat, "full").transform(noise)
+    assert ((single.mean(dim=(1, 2)).abs() < 3.0).float().mean()) > 0.2  # mass between them
+
+
+def test_by_size_counts_only_where_cells_differ_in_size(space):
+    """NB201 cells all have one size: no `_by_size` keys; given two sizes, they appear."""
+    cells = space.batch(space.sample(20, np.random.default_rng(2)))
+    assert len(cell_sizes(cells).unique()) == 1
+    lat = torch.cat([cells.adj, cells.ops.unsqueeze(-1).float()], dim=-1)
+    one_size = validity_uniqueness(
+        _Oracle(space), space, lat, np.random.default_rng(3), samples=50, sizes=cell_sizes(cells)
+    )
+    assert not any(k.endswith("_by_size") for k in one_size)
+    two_sizes = torch.tensor([8] * 10 + [7] * 10)
+    res = validity_uniqueness(
+        _Oracle(space), space, lat, np.random.default_rng(3), samples=50, sizes=two_sizes
+    )
+    assert {"validity_by_size", "uniqueness_by_size"} <= set(res)
+    assert 0.0 <= res["validity_by_size"] <= 1.0

@@ -17,7 +17,7 @@ import torch
 
 from selfnas.pretrain.objective import Objective, Reconstruction
 from selfnas.spaces.base import SearchSpace
-from selfnas.spaces.batch import ArchBatch
+from selfnas.spaces.batch import PAD, ArchBatch
 
 
 @torch.no_grad()
@@ -152,18 +152,43 @@ def count_valid_unique(space: SearchSpace, rec: Reconstruction) -> dict[str, flo
 
 
 @torch.no_grad()
+def draws_by_size(
+    train_latents: torch.Tensor, sizes: torch.Tensor, rng: np.random.Generator, samples: int
+) -> torch.Tensor:
+    """`samples` latents from a mixture with one full-covariance Gaussian per cell size
+    (`sizes[i]`: vertices of training arch `i`), each size drawn as often as the data has it.
+
+    Cells of different sizes fill different vertex slots (padding latents are constant), so
+    the training latents form one cluster per size; a single Gaussian puts mass between
+    them."""
+    values, counts = sizes.cpu().unique(return_counts=True)
+    pick = rng.choice(len(values), size=samples, p=(counts / counts.sum()).double().numpy())
+    out = torch.empty(samples, *train_latents.shape[1:], dtype=train_latents.dtype)
+    for i, size in enumerate(values.tolist()):
+        rows = np.flatnonzero(pick == i)
+        if len(rows):
+            group = train_latents[sizes.to(train_latents.device) == size]
+            fit = fit_gaussian(group, "full")
+            out[torch.as_tensor(rows)] = fit.transform(standard_noise(rng, len(rows), group)).cpu()
+    return out.to(train_latents.device)
+
+
+@torch.no_grad()
 def validity_uniqueness(
     objective: Objective,
     space: SearchSpace,
     train_latents: torch.Tensor,
     rng: np.random.Generator,
     samples: int = 10_000,
+    sizes: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Validity and uniqueness (`count_valid_unique`) of `samples` draws decoded from the
     Gaussian fitted to the training latents, with its full covariance.
 
     The same noise also goes through the diagonal fit the published code samples from;
-    its counts carry the suffix `_diagonal`, so both are measured on paired draws."""
+    its counts carry the suffix `_diagonal`, so both are measured on paired draws. Where
+    the training cells differ in size (`sizes`, NB101), draws from one Gaussian per size
+    (`draws_by_size`) are counted too, with the suffix `_by_size`."""
     noise = standard_noise(rng, samples, train_latents)
     out: dict[str, float] = {}
     for covariance in COVARIANCES:
@@ -171,7 +196,16 @@ def validity_uniqueness(
         counts = count_valid_unique(space, objective.sample_decode(fit.transform(noise)))
         suffix = "" if covariance == "full" else f"_{covariance}"
         out |= {f"{k}{suffix}": v for k, v in counts.items()}
+    if sizes is not None and len(sizes.unique()) > 1:
+        mixed = draws_by_size(train_latents, sizes, rng, samples)
+        counts = count_valid_unique(space, objective.sample_decode(mixed))
+        out |= {f"{k}_by_size": v for k, v in counts.items()}
     return out
+
+
+def cell_sizes(archs: ArchBatch) -> torch.Tensor:
+    """Vertices per arch (those that are not padding)."""
+    return (archs.ops != PAD).sum(1)
 
 
 @dataclass
@@ -252,7 +286,9 @@ def pretraining_protocol(validity_samples: int = 10_000, batch_size: int = 4096)
         if validity_samples > 0:
             try:
                 lat = training_latents(objective, train, batch_size)
-                out |= validity_uniqueness(objective, objective.space, lat, rng, validity_samples)
+                out |= validity_uniqueness(
+                    objective, objective.space, lat, rng, validity_samples, cell_sizes(train)
+                )
             except NotImplementedError:
                 pass
         return out
