@@ -45,13 +45,13 @@ def main() -> None:
         epoch,
         evaluation_rng(seed, epoch),
     )
+    # runs saved before the full fit hold the diagonal fit's counts under the plain keys
     legacy = "validity" in final and "validity_diagonal" not in final
-    # key measured now -> key the run reported the same quantity under
-    same_draws = {k: k for k in metrics}
-    if legacy:
-        full_fit_counts = {k.removesuffix("_diagonal") for k in metrics if k.endswith("_diagonal")}
-        same_draws = {k: k.removesuffix("_diagonal") for k in metrics if k not in full_fit_counts}
-    reported = {k: final.get(old) for k, old in same_draws.items()}
+    reported = {
+        k: final.get(k.removesuffix("_diagonal") if legacy else k)
+        for k in metrics
+        if not (legacy and f"{k}_diagonal" in metrics)
+    }
     result = {
         "run": str(args.run_dir),
         "epoch": epoch + 1,

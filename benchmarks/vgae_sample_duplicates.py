@@ -20,7 +20,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from _draws import FITS, last_evaluation_draws
+import torch
+
+from _draws import last_evaluation_draws
 from _report import emit
 from selfnas.pretrain.metrics import cell_sizes
 
@@ -65,26 +67,22 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    result: dict[str, Any] = {"run": str(args.run_dir)}
-    for fit in FITS:
-        run = last_evaluation_draws(args.run_dir, fit)
-        if fit == "by_size" and len(cell_sizes(run.train).unique()) == 1:
-            continue  # one cell size: the metric draws no per-size mixture
-        counts = group_by_size(run.space, run.draws)
-        cells = len(run.train)
-        sizes = cell_sizes(run.train).tolist()
-        grouped = set(counts["by_size"]) != {"all"}
-        data_share = (
-            {str(k): v / cells for k, v in sorted(Counter(sizes).items())}
-            if grouped
-            else {"all": 1.0}
-        )
+    torch.set_num_threads(1)
+    run = last_evaluation_draws(args.run_dir)
+    sizes = cell_sizes(run.train).tolist()
+    if len(set(sizes)) > 1:
+        data_share = {str(k): v / len(sizes) for k, v in sorted(Counter(sizes).items())}
+    else:
+        data_share = {"all": 1.0}
+    result: dict[str, Any] = {"run": str(args.run_dir), "epoch": run.epoch, "draws": run.samples}
+    for fit, draws in run.draws.items():
+        counts = group_by_size(run.space, draws)
         for size, share in data_share.items():
             counts["by_size"].setdefault(size, {})["share_of_training_data"] = share
         counts["distinct_share_if_spread_like_the_data"] = uniform_distinct_share(
             counts["valid"], run.cells
         )
-        result |= {"epoch": run.epoch, "draws": run.samples, fit: counts}
+        result[fit] = counts
     emit(result, args.out)
 
 

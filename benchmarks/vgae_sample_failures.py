@@ -1,7 +1,7 @@
 """Why a VGAE's validity draws fail (a diagnostic, not a speed target).
 
 The draws are the validity metric's own (the run's last evaluation: same training latents,
-same generator, the full-covariance fit unless `--covariance diagonal|by_size`), decoded; each is
+same generator, the full-covariance fit unless `--fit diagonal|by_size`), decoded; each is
 compared with what the training data ever holds at each position: an op a vertex never
 holds there (e.g. `output` on a middle NB201 vertex), an edge entry a vertex pair never
 takes (NB201's fixed adjacency), a vertex left without any incoming edge where every
@@ -18,23 +18,27 @@ from pathlib import Path
 
 import torch
 
-from _draws import FITS, last_evaluation_draws
+from _draws import last_evaluation_draws
 from _report import emit
+from selfnas.pretrain.metrics import FIT_SUFFIXES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument(
-        "--covariance",
-        choices=FITS,
+        "--fit",
+        choices=tuple(FIT_SUFFIXES),
         default="full",
         help="the fit the draws come from (by_size: one full Gaussian per cell size, NB101)",
     )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    run = last_evaluation_draws(args.run_dir, args.covariance)
-    train, draws, epoch, samples = run.train, run.draws, run.epoch, run.samples
+    torch.set_num_threads(1)
+    run = last_evaluation_draws(args.run_dir)
+    if args.fit not in run.draws:
+        parser.error(f"{args.run_dir}'s cells all have one size: no {args.fit} draws")
+    train, draws, epoch, samples = run.train, run.draws[args.fit], run.epoch, run.samples
     v = train.num_vertices
     rows, cols = torch.triu_indices(v, v, 1)
     # ops: shift so PAD (-1) is a column too; seen[v, k]: vertex v holds op k somewhere
@@ -52,7 +56,7 @@ def main() -> None:
         "run": str(args.run_dir),
         "epoch": epoch,
         "draws": samples,
-        "covariance": args.covariance,
+        "fit": args.fit,
         "share_with_an_op_never_seen_at_its_vertex": float(unseen_op.any(1).float().mean()),
         "share_with_an_edge_entry_never_seen_at_its_pair": float(unseen_edge.any(1).float().mean()),
         "share_with_an_always_fed_vertex_unfed": float(starved.any(1).float().mean()),

@@ -182,17 +182,22 @@ def test_draws_by_size_come_from_each_size_in_its_data_share():
 
 
 def test_by_size_counts_only_where_cells_differ_in_size(space):
-    """NB201 cells all have one size: no `_by_size` keys; given two sizes, they appear."""
-    cells = space.batch(space.sample(20, np.random.default_rng(2)))
+    """NB201 cells all have one size: no `_by_size` keys. Told that two groups of latents
+    are two sizes, each one cell exactly, the per-size mixture draws only those two cells,
+    while the single Gaussian spreads between them and decodes cells that are neither."""
+    cells = space.batch(space.sample(2, np.random.default_rng(2)))
     assert len(cell_sizes(cells).unique()) == 1
-    lat = torch.cat([cells.adj, cells.ops.unsqueeze(-1).float()], dim=-1)
+    graphs = torch.cat([cells.adj, cells.ops.unsqueeze(-1).float()], dim=-1)
+    lat = graphs.repeat_interleave(20, dim=0)  # 20 copies of each cell
     one_size = validity_uniqueness(
         _Oracle(space), space, lat, np.random.default_rng(3), samples=50, sizes=cell_sizes(cells)
     )
     assert not any(k.endswith("_by_size") for k in one_size)
-    two_sizes = torch.tensor([8] * 10 + [7] * 10)
+    two_sizes = torch.tensor([8] * 20 + [7] * 20)
     res = validity_uniqueness(
         _Oracle(space), space, lat, np.random.default_rng(3), samples=50, sizes=two_sizes
     )
-    assert {"validity_by_size", "uniqueness_by_size"} <= set(res)
-    assert 0.0 <= res["validity_by_size"] <= 1.0
+    assert res["validity_by_size"] == 1.0
+    assert res["uniqueness_by_size"] == pytest.approx(2 / 50)
+    distinct_single = round(res["uniqueness"] * res["validity"] * 50)
+    assert distinct_single > 2

@@ -93,19 +93,6 @@ def standard_noise(rng: np.random.Generator, samples: int, like: torch.Tensor) -
 
 
 @torch.no_grad()
-def decoded_draws(
-    objective: Objective,
-    train_latents: torch.Tensor,
-    rng: np.random.Generator,
-    samples: int,
-    covariance: str = "full",
-) -> Reconstruction:
-    """`samples` graphs decoded from a Gaussian fitted to the training latents."""
-    fit = fit_gaussian(train_latents, covariance)
-    return objective.sample_decode(fit.transform(standard_noise(rng, samples, train_latents)))
-
-
-@torch.no_grad()
 def training_latents(
     objective: Objective, train: ArchBatch, batch_size: int = 4096
 ) -> torch.Tensor:
@@ -161,16 +148,38 @@ def draws_by_size(
     Cells of different sizes fill different vertex slots (padding latents are constant), so
     the training latents form one cluster per size; a single Gaussian puts mass between
     them."""
-    values, counts = sizes.cpu().unique(return_counts=True)
-    pick = rng.choice(len(values), size=samples, p=(counts / counts.sum()).double().numpy())
-    out = torch.empty(samples, *train_latents.shape[1:], dtype=train_latents.dtype)
+    sizes = sizes.to(train_latents.device)
+    values, counts = sizes.unique(return_counts=True)
+    pick = rng.choice(len(values), size=samples, p=(counts / counts.sum()).double().cpu().numpy())
+    out = train_latents.new_empty(samples, *train_latents.shape[1:])
     for i, size in enumerate(values.tolist()):
-        rows = np.flatnonzero(pick == i)
+        rows = torch.as_tensor(np.flatnonzero(pick == i), device=out.device)
         if len(rows):
-            group = train_latents[sizes.to(train_latents.device) == size]
-            fit = fit_gaussian(group, "full")
-            out[torch.as_tensor(rows)] = fit.transform(standard_noise(rng, len(rows), group)).cpu()
-    return out.to(train_latents.device)
+            group = train_latents[sizes == size]
+            out[rows] = fit_gaussian(group, "full").transform(standard_noise(rng, len(rows), group))
+    return out
+
+
+#: the fits the validity metric draws from, and the suffix of their counts' keys
+FIT_SUFFIXES = {"full": "", "diagonal": "_diagonal", "by_size": "_by_size"}
+
+
+@torch.no_grad()
+def latent_draws(
+    train_latents: torch.Tensor,
+    rng: np.random.Generator,
+    samples: int,
+    sizes: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """The validity metric's latent draws per fit (`FIT_SUFFIXES`), in the order the
+    generator is used: one standard-normal noise through the full and the diagonal fit
+    (paired draws), then, where the training cells differ in size (`sizes`), the per-size
+    mixture (`draws_by_size`)."""
+    noise = standard_noise(rng, samples, train_latents)
+    draws = {c: fit_gaussian(train_latents, c).transform(noise) for c in COVARIANCES}
+    if sizes is not None and len(sizes.unique()) > 1:
+        draws["by_size"] = draws_by_size(train_latents, sizes, rng, samples)
+    return draws
 
 
 @torch.no_grad()
@@ -188,18 +197,11 @@ def validity_uniqueness(
     The same noise also goes through the diagonal fit the published code samples from;
     its counts carry the suffix `_diagonal`, so both are measured on paired draws. Where
     the training cells differ in size (`sizes`, NB101), draws from one Gaussian per size
-    (`draws_by_size`) are counted too, with the suffix `_by_size`."""
-    noise = standard_noise(rng, samples, train_latents)
+    are counted too, with the suffix `_by_size` (see `latent_draws`)."""
     out: dict[str, float] = {}
-    for covariance in COVARIANCES:
-        fit = fit_gaussian(train_latents, covariance)
-        counts = count_valid_unique(space, objective.sample_decode(fit.transform(noise)))
-        suffix = "" if covariance == "full" else f"_{covariance}"
-        out |= {f"{k}{suffix}": v for k, v in counts.items()}
-    if sizes is not None and len(sizes.unique()) > 1:
-        mixed = draws_by_size(train_latents, sizes, rng, samples)
-        counts = count_valid_unique(space, objective.sample_decode(mixed))
-        out |= {f"{k}_by_size": v for k, v in counts.items()}
+    for fit, latents in latent_draws(train_latents, rng, samples, sizes).items():
+        counts = count_valid_unique(space, objective.sample_decode(latents))
+        out |= {f"{k}{FIT_SUFFIXES[fit]}": v for k, v in counts.items()}
     return out
 
 
