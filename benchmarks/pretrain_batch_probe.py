@@ -37,11 +37,10 @@ from pretrain_throughput import (
     equal_batch_timing,
     model,
     quality_targets,
+    space_split,
 )
 from selfnas.pretrain.metrics import reconstruction_accuracy
 from selfnas.pretrain.registry import resolve_options
-from selfnas.pretrain.trainer import space_data, split_indices
-from selfnas.spaces import get_space
 from selfnas.spaces.batch import ArchBatch
 
 SCHEDULES = ("constant", "cosine")
@@ -138,10 +137,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     load_start = os.getloadavg()
-    space = get_space(args.space)
-    data = space_data(space, None, args.seed)
-    train_idx, held_idx = split_indices(len(data), 0.1, args.seed)
-    train, held = data[train_idx], data[held_idx]
+    space, _, train, held = space_split(args.space, args.seed)
     timing = equal_batch_timing(space, train, 32, args.timing_steps, args.timing_repeats, args.seed)
     targets = quality_targets(space.name, args.targets_without)
     b32 = epochs_to_quality(args.batch32_metrics, targets)

@@ -47,7 +47,7 @@ import torch
 from selfnas.atomic import write_json
 from selfnas.pretrain.metrics import reconstruction_accuracy, validity_uniqueness
 from selfnas.pretrain.registry import get_objective, resolve_options
-from selfnas.pretrain.trainer import space_data, split_indices
+from selfnas.pretrain.trainer import HOLDOUT, space_data, split_indices
 from selfnas.spaces import get_space
 from selfnas.spaces.batch import ArchBatch
 
@@ -79,6 +79,15 @@ def plain_batches(
         adj = torch.stack([torch.tensor(adj_lists[i], dtype=torch.float32) for i in idx])
         ops = torch.stack([torch.tensor(ops_lists[i], dtype=torch.long) for i in idx])
         yield ArchBatch(adj=adj, ops=ops, mask=ops != -1, op_names=op_names), None
+
+
+def space_split(space_name: str, seed: int) -> tuple[Any, ArchBatch, ArchBatch, ArchBatch]:
+    """The space, all its pretraining data, and the seeded training / held-out split that
+    `selfnas pretrain` uses."""
+    space = get_space(space_name)
+    data = space_data(space, None, seed)
+    train_idx, held_idx = split_indices(len(data), HOLDOUT, seed)
+    return space, data, data[train_idx], data[held_idx]
 
 
 def quality(obj, space, train: ArchBatch, held: ArchBatch, seed: int, samples: int) -> dict:
@@ -339,10 +348,7 @@ def main() -> None:
         MODEL_OPTIONS["kl_weight"] = args.kl_weight
     torch.set_num_threads(1)
     began_all = time.perf_counter()
-    space = get_space(args.space)
-    data = space_data(space, None, args.seed)
-    train_idx, held_idx = split_indices(len(data), 0.1, args.seed)
-    train, held = data[train_idx], data[held_idx]
+    space, data, train, held = space_split(args.space, args.seed)
     targets = quality_targets(space.name, args.targets_without)
     load_before = os.getloadavg()
     timing = equal_batch_timing(space, train, 32, args.timing_steps, args.timing_repeats, args.seed)
