@@ -133,8 +133,13 @@ def main() -> None:
     p.add_argument(
         "--targets-without", action="append", default=["uniqueness"], help="as the benchmark"
     )
+    p.add_argument(
+        "--kl-weight", type=float, default=None, help="every setting's (default: the space's)"
+    )
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    if args.kl_weight is not None:
+        MODEL_OPTIONS["kl_weight"] = args.kl_weight
     torch.set_num_threads(1)
     load_start = os.getloadavg()
     space, _, train, held = space_split(args.space, args.seed)
