@@ -14,15 +14,14 @@ fit's counts under the plain keys; they are checked against the `_diagonal` keys
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 
+from _draws import load_run_split
 from _report import emit
-from selfnas.cli.pretrain_cmd import load_run
 from selfnas.pretrain.metrics import pretraining_protocol
-from selfnas.pretrain.trainer import HOLDOUT, evaluation_rng, space_data, split_indices
+from selfnas.pretrain.trainer import evaluation_rng
 
 
 def main() -> None:
@@ -31,20 +30,10 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    objective, space, config = load_run(args.run_dir)
-    seed = int(config["seed"])
-    final = json.loads((args.run_dir / "metrics.json").read_text())["final"]
-    epoch = int(final["epoch"]) - 1
-    data = space_data(space, config.get("samples"), seed, config.get("subset"))
-    train_idx, held_idx = split_indices(len(data), config.get("holdout", HOLDOUT), seed)
-    evaluate = pretraining_protocol(int(config.get("validity_samples", 10_000)))
-    metrics = evaluate(
-        objective,
-        data[torch.as_tensor(train_idx)],
-        data[torch.as_tensor(held_idx)],
-        epoch,
-        evaluation_rng(seed, epoch),
-    )
+    run = load_run_split(args.run_dir)
+    final, epoch, seed = run.final, run.epoch - 1, int(run.config["seed"])
+    evaluate = pretraining_protocol(int(run.config.get("validity_samples", 10_000)))
+    metrics = evaluate(run.objective, run.train, run.held_out, epoch, evaluation_rng(seed, epoch))
     # runs saved before the full fit hold the diagonal fit's counts under the plain keys
     legacy = "validity" in final and "validity_diagonal" not in final
     reported = {

@@ -45,7 +45,11 @@ import numpy as np
 import torch
 
 from selfnas.atomic import write_json
-from selfnas.pretrain.metrics import reconstruction_accuracy, validity_uniqueness
+from selfnas.pretrain.metrics import (
+    reconstruction_accuracy,
+    training_latents,
+    validity_uniqueness,
+)
 from selfnas.pretrain.registry import get_objective, resolve_options
 from selfnas.pretrain.trainer import HOLDOUT, space_data, split_indices
 from selfnas.spaces import get_space
@@ -92,7 +96,7 @@ def space_split(space_name: str, seed: int) -> tuple[Any, ArchBatch, ArchBatch, 
 
 def quality(obj, space, train: ArchBatch, held: ArchBatch, seed: int, samples: int) -> dict:
     rec = reconstruction_accuracy(obj, held)
-    lat = torch.cat([obj.latents(train[i : i + 8192]) for i in range(0, len(train), 8192)])
+    lat = training_latents(obj, train)
     return rec | validity_uniqueness(obj, space, lat, np.random.default_rng(seed), samples)
 
 

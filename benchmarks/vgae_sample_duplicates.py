@@ -24,7 +24,7 @@ import torch
 
 from _draws import last_evaluation_draws
 from _report import emit
-from selfnas.pretrain.metrics import cell_sizes
+from selfnas.pretrain.metrics import cell_sizes, decode_draws
 
 
 def uniform_distinct_share(draws: int, cells: int) -> float:
@@ -40,11 +40,8 @@ def size_of(arch: Any) -> str:
 
 def group_by_size(space: Any, draws: Any) -> dict[str, Any]:
     """Valid draws per decoded cell size: how many, how many distinct."""
-    adj = draws.adj.cpu().numpy()
-    ops = draws.ops.cpu().numpy()
     per_size: dict[str, list[str]] = defaultdict(list)
-    for a, o in zip(adj, ops, strict=True):
-        arch = space.decode(a, o)
+    for _, _, arch in decode_draws(space, draws):
         if arch is not None:
             per_size[size_of(arch)].append(space.hash(arch))
     valid = sum(len(h) for h in per_size.values())

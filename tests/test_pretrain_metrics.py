@@ -190,7 +190,12 @@ def test_by_size_counts_only_where_cells_differ_in_size(space):
     graphs = torch.cat([cells.adj, cells.ops.unsqueeze(-1).float()], dim=-1)
     lat = graphs.repeat_interleave(20, dim=0)  # 20 copies of each cell
     one_size = validity_uniqueness(
-        _Oracle(space), space, lat, np.random.default_rng(3), samples=50, sizes=cell_sizes(cells)
+        _Oracle(space),
+        space,
+        lat,
+        np.random.default_rng(3),
+        samples=50,
+        sizes=cell_sizes(cells).repeat_interleave(20),
     )
     assert not any(k.endswith("_by_size") for k in one_size)
     two_sizes = torch.tensor([8] * 20 + [7] * 20)
@@ -201,3 +206,5 @@ def test_by_size_counts_only_where_cells_differ_in_size(space):
     assert res["uniqueness_by_size"] == pytest.approx(2 / 50)
     distinct_single = round(res["uniqueness"] * res["validity"] * 50)
     assert distinct_single > 2
+    with pytest.raises(ValueError, match="2 cell sizes for 40 training latents"):
+        draws_by_size(lat, cell_sizes(cells), np.random.default_rng(3), 10)

@@ -9,6 +9,7 @@ by a looser check of op names).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,20 +53,19 @@ COVARIANCES = ("full", "diagonal")
 class LatentGaussian:
     """A Gaussian over whole per-node latents `[V, D]`, flattened to `V * D` coordinates.
 
-    `scale` maps standard normal noise to the fit's spread: a full covariance's square
-    root (so draws keep the correlations between nodes and dims: which vertices carry an
-    edge together, which op goes with which position) or, for `diagonal`, the
-    per-coordinate standard deviations the published arch2vec code samples with."""
+    `scale` `[V*D, V*D]` maps standard normal noise to the fit's spread: a full covariance's
+    square root (so draws keep the correlations between nodes and dims: which vertices
+    carry an edge together, which op goes with which position) or, for the diagonal fit,
+    the diagonal matrix of per-coordinate standard deviations the published arch2vec code
+    samples with."""
 
     mean: torch.Tensor  # [V, D]
-    scale: torch.Tensor  # full: [V*D, V*D]; diagonal: [V*D]
-    covariance: str
+    scale: torch.Tensor  # [V*D, V*D]
 
     def transform(self, noise: torch.Tensor) -> torch.Tensor:
         """Standard normal noise `[S, V*D]` (float64) -> latents `[S, V, D]`."""
-        flat = self.mean.reshape(-1).double()
-        spread = noise @ self.scale.T if self.covariance == "full" else noise * self.scale
-        return (spread + flat).to(self.mean.dtype).reshape(-1, *self.mean.shape)
+        spread = noise @ self.scale.T + self.mean.reshape(-1).double()
+        return spread.to(self.mean.dtype).reshape(-1, *self.mean.shape)
 
 
 @torch.no_grad()
@@ -78,11 +78,11 @@ def fit_gaussian(latents: torch.Tensor, covariance: str = "full") -> LatentGauss
         raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
     flat = latents.reshape(len(latents), -1).double()
     if covariance == "diagonal":
-        return LatentGaussian(latents.mean(0), flat.std(0), covariance)
+        return LatentGaussian(latents.mean(0), torch.diag(flat.std(0)))
     centred = flat - flat.mean(0)
     cov = centred.T @ centred / max(len(flat) - 1, 1)
     eigenvalues, vectors = torch.linalg.eigh(cov)
-    return LatentGaussian(latents.mean(0), vectors * eigenvalues.clamp(min=0).sqrt(), covariance)
+    return LatentGaussian(latents.mean(0), vectors * eigenvalues.clamp(min=0).sqrt())
 
 
 @torch.no_grad()
@@ -102,6 +102,17 @@ def training_latents(
     )
 
 
+def decode_draws(
+    space: SearchSpace, rec: Reconstruction
+) -> Iterator[tuple[np.ndarray, np.ndarray, Any | None]]:
+    """Each decoded graph as (adjacency as int8, ops, the space's arch or None where the
+    space rejects it): the one decoding every count of the draws shares."""
+    adj = rec.adj.cpu().numpy().astype(np.int8)
+    ops = rec.ops.cpu().numpy()
+    for a, o in zip(adj, ops, strict=True):
+        yield a, o, space.decode(a, o)
+
+
 def count_valid_unique(space: SearchSpace, rec: Reconstruction) -> dict[str, float]:
     """validity = fraction the space accepts (`space.decode` is not None); uniqueness =
     distinct `space.hash` values among the valid ones. Where the space can hash a decoded
@@ -109,24 +120,21 @@ def count_valid_unique(space: SearchSpace, rec: Reconstruction) -> dict[str, flo
     decoded graphs among the valid ones, the published code's count. Where the space
     has the published code's looser validity rule (`published_valid`: DARTS),
     `validity_published_rule` counts by it too."""
-    adj = rec.adj.cpu().numpy().astype(np.int8)
-    ops = rec.ops.cpu().numpy()
     unpruned_hash = getattr(space, "unpruned_hash", None)
     published_valid = getattr(space, "published_valid", None)
     loosely_valid = 0
     hashes: set[str] = set()
     graphs: set[str] = set()
     valid = 0
-    for a, o in zip(adj, ops, strict=True):
+    for a, o, arch in decode_draws(space, rec):
         if published_valid is not None:
             loosely_valid += bool(published_valid(a, o))
-        arch = space.decode(a, o)
         if arch is not None:
             valid += 1
             hashes.add(space.hash(arch))
             if unpruned_hash is not None:
                 graphs.add(unpruned_hash(a, o))
-    samples = len(adj)
+    samples = len(rec.ops)
     out = {
         "validity": valid / samples,
         "uniqueness": len(hashes) / valid if valid else 0.0,
@@ -148,6 +156,8 @@ def draws_by_size(
     Cells of different sizes fill different vertex slots (padding latents are constant), so
     the training latents form one cluster per size; a single Gaussian puts mass between
     them."""
+    if len(sizes) != len(train_latents):
+        raise ValueError(f"{len(sizes)} cell sizes for {len(train_latents)} training latents")
     sizes = sizes.to(train_latents.device)
     values, counts = sizes.unique(return_counts=True)
     pick = rng.choice(len(values), size=samples, p=(counts / counts.sum()).double().cpu().numpy())
