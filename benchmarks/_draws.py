@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,14 @@ from selfnas.pretrain.metrics import cell_sizes, latent_draws, training_latents
 from selfnas.pretrain.objective import Reconstruction
 from selfnas.pretrain.trainer import HOLDOUT, evaluation_rng, space_data, split_indices
 from selfnas.spaces.batch import ArchBatch
+
+
+def run_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments every run diagnostic takes: the run directory and `--out`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--out", default=None)
+    return parser
 
 
 @dataclass

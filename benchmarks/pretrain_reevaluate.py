@@ -13,21 +13,16 @@ fit's counts under the plain keys; they are checked against the `_diagonal` keys
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import torch
 
-from _draws import load_run_split
+from _draws import load_run_split, run_parser
 from _report import emit
 from selfnas.pretrain.metrics import pretraining_protocol
 from selfnas.pretrain.trainer import evaluation_rng
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--out", default=None)
+    parser = run_parser(__doc__)
     args = parser.parse_args()
     torch.set_num_threads(1)
     run = load_run_split(args.run_dir)

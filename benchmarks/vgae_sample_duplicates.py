@@ -14,15 +14,13 @@ fits are measured on the same noise; on NB101 the per-size mixture (`_by_size`) 
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections import Counter, defaultdict
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from _draws import last_evaluation_draws
+from _draws import last_evaluation_draws, run_parser
 from _report import emit
 from selfnas.pretrain.metrics import cell_sizes, decode_draws
 
@@ -60,9 +58,7 @@ def group_by_size(space: Any, draws: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--out", default=None)
+    parser = run_parser(__doc__)
     args = parser.parse_args()
     torch.set_num_threads(1)
     run = last_evaluation_draws(args.run_dir)

@@ -13,26 +13,21 @@ training graph feeds it (a starved DARTS op vertex), and the mean number of edge
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import torch
 
-from _draws import last_evaluation_draws
+from _draws import last_evaluation_draws, run_parser
 from _report import emit
 from selfnas.pretrain.metrics import FIT_SUFFIXES
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", type=Path)
+    parser = run_parser(__doc__)
     parser.add_argument(
         "--fit",
         choices=tuple(FIT_SUFFIXES),
         default="full",
         help="the fit the draws come from (by_size: one full Gaussian per cell size, NB101)",
     )
-    parser.add_argument("--out", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     run = last_evaluation_draws(args.run_dir)
