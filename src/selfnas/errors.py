@@ -36,3 +36,7 @@ class ResumeMismatch(SelfnasError):
 
 class BudgetExhausted(SelfnasError):
     """A search asked for more evaluations than its budget allows."""
+
+
+class TrainingFailed(SelfnasError):
+    """Training an architecture diverged (a non-finite loss); the message says when."""

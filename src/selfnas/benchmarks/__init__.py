@@ -10,6 +10,8 @@
 - `nb301`: `model=`, `encoding=` (YAHPO ONNX surrogate files; default from the data
   directory), or `official_dir=` the NB301 v1.0 model folder (needs `nasbench301`).
 - `nbgraph`: `dataset=` the default dataset (data ship with the `nas-bench-graph` package).
+- `train`: no table: each query trains the arch's network (`selfnas.trials.factory`:
+  `space=`, `dataset=`, `epochs=`, `recipe=`, `backend=`, `trials=` ...).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from selfnas.benchmarks.base import Benchmark, Ledger, Record, TableBenchmark
 from selfnas.errors import InvalidOption
 
-BENCHMARKS = ("nb101", "nb201", "nb301", "nbgraph")
+BENCHMARKS = ("nb101", "nb201", "nb301", "nbgraph", "train")
 
 
 def _nb201(tables: Any = None, path: Any = None) -> Benchmark:
@@ -67,6 +69,10 @@ def get_benchmark(name: str, **options: Any) -> Benchmark:
             from selfnas.benchmarks.nbgraph import NBGraphBenchmark
 
             return NBGraphBenchmark(**options)
+        if key == "train":
+            from selfnas.trials.factory import training_benchmark
+
+            return training_benchmark(**options)
     except TypeError as exc:
         if "argument" not in str(exc):
             raise

@@ -54,6 +54,9 @@ class Benchmark(ABC):
 
     name: str = ""
     space: SearchSpace
+    #: every arch's answer can be looked up cheaply, so a search is judged by the optimum
+    #: and ranks of the whole space; False where a query trains (optimum unknown)
+    tabular: bool = True
 
     @property
     @abstractmethod
@@ -97,6 +100,11 @@ class Benchmark(ABC):
                 f"{f' on {dataset}' if dataset else ''}; choose one of {', '.join(available)}"
             )
         return metric
+
+    def prefetch(self, archs: Sequence[Hashable]) -> None:
+        """Evaluate a round's archs together before they are queried one by one (a
+        training benchmark runs them in parallel); lookups have nothing to do."""
+        return None
 
     # --- optional: fidelities, batches, analysis -----------------------------------
     def fidelities(self, dataset: str | None = None) -> tuple[int, ...]:

@@ -104,7 +104,54 @@ def _add_problem(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=None, help="worker processes (default: the cores available)"
     )
     parser.add_argument("--out", required=True, help="run directory (resumes if it exists)")
+    parser.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: seeds in --workers processes, trials in each seed's process; ray: seeds "
+        "and trials as Ray tasks on a local instance (started on demand) or --address",
+    )
+    parser.add_argument(
+        "--address", help="Ray cluster to join (auto, HOST:PORT or ray://HOST:PORT)"
+    )
+    _add_training(parser)
     add_json_flag(parser)
+
+
+def _add_training(parser: argparse.ArgumentParser) -> None:
+    train = parser.add_argument_group(
+        "training as the oracle (--benchmark train: each query trains the arch)"
+    )
+    train.add_argument("--epochs", type=int, help="training epochs per trial (recipe default)")
+    train.add_argument(
+        "--recipe-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="training recipe field (repeatable), e.g. lr=0.05 or batch_size=128",
+    )
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    train.add_argument("--channels", type=int, help="network width (default: the benchmark's)")
+    train.add_argument("--cells", type=int, help="network depth (default: the benchmark's)")
+    train.add_argument("--data-root", help="folder with the dataset files (default: data dir)")
+    train.add_argument("--train-seed", type=int, default=0, help="seed of every trial (0)")
+    train.add_argument(
+        "--trials",
+        help="trial store: finished trials are never trained again "
+        "(default: the cache directory's trials/)",
+    )
+    train.add_argument(
+        "--cpus-per-trial", type=float, default=1, help="Ray CPUs per trial (default 1)"
+    )
+    train.add_argument(
+        "--gpus-per-trial", type=float, default=0, help="Ray GPUs per trial (default 0)"
+    )
+    train.add_argument(
+        "--max-attempts",
+        type=int,
+        default=3,
+        help="attempts per trial before it is recorded as failed (default 3)",
+    )
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -123,6 +170,10 @@ def _spec(args: argparse.Namespace):
     options: dict[str, Any] = dict(_pairs(args.bench_option, "--bench-option"))
     if args.table:
         options["tables"] = [str(Path(t).expanduser().resolve()) for t in args.table]
+    if args.benchmark == "train":
+        options.update(_training_options(args))
+    elif args.recipe_option or args.epochs is not None:
+        raise InvalidOption("--epochs and --recipe-option apply to --benchmark train only")
     return ProblemSpec(
         space=args.space,
         benchmark=args.benchmark,
@@ -133,6 +184,30 @@ def _spec(args: argparse.Namespace):
         embedding=str(Path(args.embedding).resolve()) if args.embedding else None,
         pretrained=str(Path(args.pretrained).resolve()) if args.pretrained else None,
     )
+
+
+def _training_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The `train` benchmark's options, JSON-able (recorded in config.json)."""
+    from selfnas.trials.factory import default_store
+
+    options: dict[str, Any] = {
+        "space": args.space or "nb201",
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "recipe": _pairs(args.recipe_option, "--recipe-option"),
+        "device": args.device,
+        "seed": args.train_seed,
+        "channels": args.channels,
+        "cells": args.cells,
+        "data_root": str(Path(args.data_root).resolve()) if args.data_root else None,
+        "trials": str(Path(args.trials).expanduser().resolve() if args.trials else default_store()),
+        "backend": "ray" if args.backend == "ray" else "inprocess",
+        "address": args.address,
+        "cpus_per_trial": args.cpus_per_trial,
+        "gpus_per_trial": args.gpus_per_trial,
+        "max_attempts": args.max_attempts,
+    }
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _run(
@@ -159,8 +234,19 @@ def _run(
     spec = _spec(args)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     began = time.perf_counter()
+    if args.backend != "ray" and args.address:
+        raise InvalidOption("--address needs --backend ray")
     frame = run_tasks(
-        spec, strategies, seeds, budget, args.out, args.workers, args.command, seeds_for
+        spec,
+        strategies,
+        seeds,
+        budget,
+        args.out,
+        args.workers,
+        args.command,
+        seeds_for,
+        backend=args.backend,
+        address=args.address,
     )
     summary = summarise(frame)
     out = Path(args.out)
@@ -185,8 +271,13 @@ def _run(
     write_text(out / "comparison.md", f"{command}\n\n{table}\n{timing}\n")
     parts = (spec.benchmark, spec.dataset, spec.test_metric or spec.metric)
     title = " ".join(x for x in parts if x)
-    curves = regret_curves(frame, args.budget)
-    plot_regret(curves, out / "regret.png", title=title)
+    if frame["regret"].notna().any():
+        curves = regret_curves(frame, args.budget)
+        plot_regret(curves, out / "regret.png", title=title)
+    else:  # the optimum is unknown (each query trains): plot the best arch's test accuracy
+        curves = regret_curves(frame, args.budget, column="best_test")
+        ylabel = "test accuracy of the best arch so far (%)"
+        plot_regret(curves, out / "best.png", title=title, ylabel=ylabel)
     write_csv(out / "curves.csv", curves)
     write_csv(out / "summary.csv", summary_frame(summary))
     return summary

@@ -69,6 +69,14 @@ def make_stem(config: MacroConfig) -> nn.Sequential:
     )
 
 
+def drop_path(x: Tensor, drop_prob: float) -> Tensor:
+    """Zero whole samples with probability `drop_prob`, scale the kept ones by
+    1 / (1 - drop_prob) (DARTS' drop path; not in place)."""
+    keep = 1.0 - drop_prob
+    mask = torch.empty(x.shape[0], *([1] * (x.dim() - 1)), device=x.device, dtype=x.dtype)
+    return x / keep * mask.bernoulli_(keep)
+
+
 class DerivedCell(nn.Module):
     """A DARTS cell holding exactly one op module on each of its 8 kept edges."""
 
@@ -92,20 +100,40 @@ class DerivedCell(nn.Module):
 
     @classmethod
     def build(
-        cls, genotype: CellGenotype, c_pp: int, c_p: int, c: int, reduction_prev: bool
+        cls,
+        genotype: CellGenotype,
+        c_pp: int,
+        c_p: int,
+        c: int,
+        reduction_prev: bool,
+        pool_bn: bool = True,
     ) -> DerivedCell:
+        """The cell on its channel layout; `pool_bn` as in `make_op` (False: DARTS'
+        evaluation network's bare pools)."""
         pre0, pre1 = make_preprocess(c_pp, c_p, c, reduction_prev)
         edges = {}
         for (edge, name), (_, source) in zip(genotype.edges(), genotype.ops, strict=True):
             stride = 2 if genotype.reduction and source < 2 else 1
-            edges[edge] = make_op(name, c, stride)
+            edges[edge] = make_op(name, c, stride, pool_bn=pool_bn)
         return cls(genotype, pre0, pre1, edges)
 
-    def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
+    def _edge(self, key: str, x: Tensor, drop_prob: float) -> Tensor:
+        op = self.edges[key]
+        out = op(x)
+        if drop_prob > 0.0 and self.training and not isinstance(op, nn.Identity):
+            out = drop_path(out, drop_prob)
+        return out
+
+    def forward(self, s0: Tensor, s1: Tensor, drop_prob: float = 0.0) -> Tensor:
+        """The cell's output; `drop_prob` > 0 drops each non-identity edge's output per
+        sample in training mode (DARTS' drop path)."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         for node in range(NODES):
             (key_a, src_a), (key_b, src_b) = self._plan[2 * node : 2 * node + 2]
-            states.append(self.edges[key_a](states[src_a]) + self.edges[key_b](states[src_b]))
+            states.append(
+                self._edge(key_a, states[src_a], drop_prob)
+                + self._edge(key_b, states[src_b], drop_prob)
+            )
         return torch.cat([states[i] for i in self.genotype.concat], dim=1)
 
 

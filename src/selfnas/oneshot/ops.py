@@ -4,6 +4,8 @@ One constructor (`make_op`) serves both the search cell and the derived cell, so
 op's weights copy 1:1 (same module tree, same parameter names). Pooling is followed by a
 non-affine BatchNorm (as in DARTS' search model) so its output scale matches the convs';
 conv ops keep affine BatchNorm because their weights are preserved for fine-tuning.
+DARTS' evaluation network (`selfnas.nets.darts`) pools without that BatchNorm
+(`make_op(..., pool_bn=False)`).
 """
 
 from __future__ import annotations
@@ -79,21 +81,24 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
 
 
-def _pool(kind: str, c: int, stride: int) -> nn.Sequential:
+def _pool(kind: str, c: int, stride: int, bn: bool = True) -> nn.Module:
     pool = (
         nn.MaxPool2d(3, stride=stride, padding=1)
         if kind == "max"
         else nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
     )
-    return nn.Sequential(pool, nn.BatchNorm2d(c, affine=False))
+    return nn.Sequential(pool, nn.BatchNorm2d(c, affine=False)) if bn else pool
 
 
-def make_op(name: str, c: int, stride: int) -> nn.Module:
-    """Build op `name` on `c` channels; stride 2 on a reduction cell's input edges."""
+def make_op(name: str, c: int, stride: int, pool_bn: bool = True) -> nn.Module:
+    """Build op `name` on `c` channels; stride 2 on a reduction cell's input edges.
+
+    `pool_bn=False` builds the pools bare (no non-affine BatchNorm after them), as DARTS'
+    evaluation network does; the supernet and its derived network keep the default."""
     if name == "max_pool_3x3":
-        return _pool("max", c, stride)
+        return _pool("max", c, stride, pool_bn)
     if name == "avg_pool_3x3":
-        return _pool("avg", c, stride)
+        return _pool("avg", c, stride, pool_bn)
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
     if name == "sep_conv_3x3":

@@ -30,8 +30,9 @@ def regret_linthresh(curves: pd.DataFrame) -> float:
     return float(min(1.0, max(1e-3, decade)))
 
 
-def regret_figure(curves: pd.DataFrame, title: str = ""):
-    """The matplotlib figure of `regret_curves(...)` output (symlog regret axis)."""
+def regret_figure(curves: pd.DataFrame, title: str = "", ylabel: str | None = None):
+    """The matplotlib figure of `regret_curves(...)` output (symlog regret axis; with
+    `ylabel`, another quantity such as the best test accuracy, on a linear axis)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,13 +49,14 @@ def regret_figure(curves: pd.DataFrame, title: str = ""):
         ax.fill_between(
             x, (mean - std).clip(min=0), mean + std, alpha=0.08, color=line.get_color(), linewidth=0
         )
-    linthresh = regret_linthresh(curves)
-    ax.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
-    top = float(np.nanmax((curves["mean"] + curves["std"]).to_numpy(dtype=float)))
-    ax.set_ylim(bottom=0, top=max(top * 1.2, 2 * linthresh))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    if ylabel is None:
+        linthresh = regret_linthresh(curves)
+        ax.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
+        top = float(np.nanmax((curves["mean"] + curves["std"]).to_numpy(dtype=float)))
+        ax.set_ylim(bottom=0, top=max(top * 1.2, 2 * linthresh))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel("queries (distinct archs evaluated)")
-    ax.set_ylabel("test regret (%, symlog scale)")
+    ax.set_ylabel(ylabel or "test regret (%, symlog scale)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False, fontsize=8, ncol=2)
     if title:
@@ -63,11 +65,16 @@ def regret_figure(curves: pd.DataFrame, title: str = ""):
     return fig
 
 
-def plot_regret(curves: pd.DataFrame, target: str | os.PathLike[str], title: str = "") -> Path:
+def plot_regret(
+    curves: pd.DataFrame,
+    target: str | os.PathLike[str],
+    title: str = "",
+    ylabel: str | None = None,
+) -> Path:
     """Write a PNG of `regret_curves(...)` output (see `regret_figure`)."""
     import matplotlib.pyplot as plt
 
-    fig = regret_figure(curves, title)
+    fig = regret_figure(curves, title, ylabel)
     target = Path(target)
     with atomic_path(target) as tmp:
         fig.savefig(tmp, format="png")

@@ -86,7 +86,7 @@ class Problem:
     @cached_property
     def test_values(self) -> np.ndarray | None:
         """The test metric of every arch in `archs` (None where the space is not tabular)."""
-        if not _enumerable(self.space):
+        if not self.benchmark.tabular or not _enumerable(self.space):
             return None
         table = whole_table(self.benchmark, self.dataset)
         if table is not None and self.test_metric in table.metrics:

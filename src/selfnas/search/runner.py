@@ -165,6 +165,10 @@ class SeedRun:
             raise StrategyError(f"strategy {self.name!r} asked for an arch it already had")
         told: list[Hashable] = []
         values: list[float] = []
+        affordable = archs
+        if self.budget.queries is not None:
+            affordable = archs[: max(0, self.budget.queries - self.ledger.queries)]
+        self.ledger.benchmark.prefetch(affordable)
         for arch in archs:
             if self.ledger.exhausted():
                 break
@@ -288,8 +292,14 @@ def run_tasks(
     workers: int | None = None,
     describe: str = "search",
     seeds_for: dict[str, int] | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Run every (strategy, seed) not yet finished in `out`; return all their rows.
+
+    `backend="ray"` runs each (strategy, seed) as a Ray task (on a local instance, or the
+    cluster at `address`) instead of a local process pool; `out` must then be a folder
+    every Ray node can write (a shared file system), since each seed checkpoints there.
 
     `seeds_for` gives some strategies only the first K of `seeds` (the expensive ones,
     where CPU is short); every strategy still shares the same seed numbers. The problem
@@ -318,10 +328,17 @@ def run_tasks(
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
         raise InvalidOption(f"--workers must be >= 1, got {workers}")
+    if backend not in ("local", "ray"):
+        raise InvalidOption(f"unknown backend {backend!r}; choose local or ray")
     with progress_bar() as bar:
         job = bar.add_task(describe, total=len(tasks), info="")
         bar.advance(job, len(tasks) - len(todo))
-        if workers == 1 or len(todo) <= 1:
+        if backend == "ray" and len(todo) > 1:
+            # a seed that trains only dispatches trials (themselves Ray tasks with their own
+            # resources), so it holds no CPU; a lookup seed computes, so it holds one
+            cpus = 1.0 if problem.benchmark.tabular else 0.0
+            _run_ray(spec, strategies, todo, budget, str(out), address, cpus, bar, job)
+        elif workers == 1 or len(todo) <= 1:  # here, so a trial progress bar shows
             for task in todo:
                 _run_task(spec, task, strategies[task.strategy], budget, str(out))
                 bar.update(job, advance=1, info=f"{task.strategy} seed {task.seed}")
@@ -330,6 +347,28 @@ def run_tasks(
     frame = run_dir.collect((t.strategy, t.seed) for t in tasks)
     run_dir.write_results(frame)
     return frame
+
+
+def _run_ray(spec, strategies, todo, budget, out, address, cpus, bar, job) -> None:
+    """Each (strategy, seed) as one Ray task; results land in `out` as with the pool."""
+    from selfnas.trials.backends import connect_ray, import_ray
+
+    ray = import_ray()
+    connect_ray(address)
+    remote = ray.remote(_run_task).options(num_cpus=cpus, max_retries=0)
+    pending = {
+        remote.remote(spec, t, strategies[t.strategy], budget, out): t for t in todo
+    }
+    try:
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            pending.pop(ref)
+            task, _ = ray.get(ref)
+            bar.update(job, advance=1, info=f"{task.strategy} seed {task.seed}")
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref)
+        raise
 
 
 def _run_pool(spec, strategies, todo, budget, out, workers, bar, job) -> None:

@@ -106,15 +106,18 @@ def summarise(
     return out
 
 
-def regret_curves(frame: pd.DataFrame, max_queries: int | None = None) -> pd.DataFrame:
-    """Mean and std of test regret after each number of queries, per strategy.
+def regret_curves(
+    frame: pd.DataFrame, max_queries: int | None = None, column: str = "regret"
+) -> pd.DataFrame:
+    """Mean and std of test regret (or another per-query `column`, such as `best_test`
+    where the optimum is unknown) after each number of queries, per strategy.
 
-    A seed that stopped early (space or seconds budget spent) keeps its last regret."""
+    A seed that stopped early (space or seconds budget spent) keeps its last value."""
     max_queries = int(max_queries or frame["step"].max())
     parts = []
     for strategy in pd.unique(frame["strategy"]):
         rows = frame[frame["strategy"] == strategy]
-        table = rows.pivot_table(index="step", columns="seed", values="regret")
+        table = rows.pivot_table(index="step", columns="seed", values=column, dropna=False)
         table = table.reindex(range(1, max_queries + 1)).ffill()
         parts.append(
             pd.DataFrame(
