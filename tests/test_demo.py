@@ -12,6 +12,7 @@ from selfnas.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = ["--seeds", "2", "--budget", "20", "--epochs", "1", "--pretrain-archs", "300"]
+TINY += ["--train-budget", "5", "--train-epochs", "1"]
 
 
 def _mtimes(root):
@@ -50,8 +51,28 @@ def test_demo_nbgraph_table_plots_and_resume(tmp_path, capsys):
     for name in ("pretrain/checkpoint.pt", "embeddings.npz"):
         assert after[out / name] == before[out / name]
     seeds = [p for p in before if "seeds" in p.parts]
-    assert len(seeds) == 8 and all(after[p] == before[p] for p in seeds)
+    assert len(seeds) == 8 + 2 and all(after[p] == before[p] for p in seeds)  # + real search
     assert (out / "comparison.md").read_text() == table
+
+
+def test_demo_real_search_trains_networks(tmp_path, capsys):
+    """The demo's last step: every query of GATES-EA and random search trained a real
+    NB201 network on digits, and the best of each is reported with its accuracy."""
+    from selfnas.trials.store import DONE, TrialStore
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--workers", "1", "--json", *TINY]) == 0
+    record = json.loads(capsys.readouterr().out)
+    real = record["real_search"]
+    assert set(real["best"]) == {"random", "gates-ea"} and real["budget"] == 5
+    for best in real["best"].values():
+        assert 0 <= best["test_accuracy"] <= 100 and best["params"] > 100_000
+        assert 1 <= best["queries_to_best"] <= 5
+    trials = TrialStore(out / "real" / "trials").all()
+    assert 5 <= len(trials) <= 10 and all(t.status == DONE for t in trials)
+    assert (out / "real" / "search" / "best.png").read_bytes()[:8] == PNG
+    rows = pd.read_parquet(out / "real" / "search" / "results.parquet")
+    assert rows.groupby("strategy").size().to_dict() == {"random": 5, "gates-ea": 5}
 
 
 def test_demo_nb201_with_a_table(tmp_path, capsys):
@@ -59,7 +80,7 @@ def test_demo_nb201_with_a_table(tmp_path, capsys):
     out = tmp_path / "nb201"
     args = ["demo", "--benchmark", "nb201", "--table", str(table), "--out", str(out)]
     args += ["--strategies", "random,bo", "--seeds", "1", "--budget", "20", "--epochs", "1"]
-    args += ["--pretrain-archs", "300", "--workers", "1", "--json"]
+    args += ["--pretrain-archs", "300", "--workers", "1", "--json", "--train-budget", "0"]
     assert main(args) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["benchmark"] == "nb201" and record["test_metric"] == "cifar10_test"

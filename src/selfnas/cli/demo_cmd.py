@@ -12,6 +12,12 @@ BO asks 10 archs per round with a 50-epoch DNGO; GATES-EA retrains a 30-epoch pr
 every 10 queries and ranks 128 one-edit mutants (its defaults rank 512 mutants of up to
 two edits); the map is a PCA (`selfnas plot embeddings` draws UMAP). Everything lands in
 `--out` and a rerun resumes.
+
+Last, a real search: GATES-EA against random search on NAS-Bench-201 cells where every
+query trains the cell's network (`--benchmark train`) on scikit-learn's 8x8 digits for
+`--train-epochs` epochs, so a newcomer sees networks built, trained and chosen. The
+networks are the benchmark's (16 channels, 5 cells per stage); the recipe is NB201's
+with batch 32 (a 650-image training split needs more than three steps an epoch).
 """
 
 from __future__ import annotations
@@ -32,6 +38,12 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "bo": {"batch": 10, "epochs": 50},
     "gates-ea": {"k": 10, "epochs": 30, "candidates": 128, "max_edits": 1},
 }
+#: the real search: GATES-EA sized for a dozen queries, against random search
+REAL_STRATEGIES: dict[str, dict[str, Any]] = {
+    "random": {},
+    "gates-ea": {"init": 4, "k": 2, "epochs": 30, "candidates": 64, "max_edits": 1},
+}
+REAL_TRAINING = {"space": "nb201", "dataset": "digits", "recipe": {"batch_size": 32}}
 LABELS = {
     "random": "random search",
     "re": "regularised evolution",
@@ -43,10 +55,12 @@ LABELS = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser(
         "demo",
-        help="pretrain arch2vec, compare four searches, plot (about 5 minutes, no data needed)",
+        help="pretrain arch2vec, compare four searches, one real search (about 4 minutes, no data)",
         description="Pretrain arch2vec on the benchmark's space, run random search, "
         "regularised evolution, arch2vec-BO and GATES-EA over --seeds seeds of --budget "
-        "queries, print the comparison and write regret.png and embeddings.png to --out. "
+        "queries, print the comparison and write regret.png and embeddings.png to --out; "
+        "then a real search (GATES-EA vs random, each query trains an NB201 network on "
+        "digits). "
         "A rerun with the same --out resumes (finished parts are not redone).",
     )
     demo.add_argument(
@@ -92,6 +106,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="output directory (default ./selfnas-demo; reruns resume)",
     )
     demo.add_argument("--seed", type=int, default=0, help="pretraining seed")
+    demo.add_argument(
+        "--train-budget",
+        type=int,
+        default=12,
+        help="queries of the real search, each training a network (default 12; 0 skips it)",
+    )
+    demo.add_argument(
+        "--train-epochs", type=int, default=2, help="epochs each trial trains (default 2)"
+    )
     demo.add_argument(
         "--tensorboard",
         default=None,
@@ -214,8 +237,14 @@ def run_demo(args: argparse.Namespace) -> int:
     from selfnas.search.problem import build_problem
     from selfnas.search.summary import markdown_table
 
-    if min(args.seeds, args.budget, args.epochs) < 1 or args.pretrain_archs < 0:
-        raise InvalidOption("--seeds, --budget and --epochs must be >= 1, --pretrain-archs >= 0")
+    if min(args.seeds, args.budget, args.epochs, args.train_epochs) < 1 or min(
+        args.pretrain_archs, args.train_budget
+    ) < 0:
+        raise InvalidOption(
+            "--seeds, --budget, --epochs and --train-epochs must be >= 1, "
+            "--pretrain-archs and --train-budget >= 0"
+        )
+    steps = 4 if args.train_budget else 3
     strategies = _strategies(args.strategies)
     if args.json:
         progress.set_enabled(False)
@@ -236,7 +265,7 @@ def run_demo(args: argparse.Namespace) -> int:
     subset = args.pretrain_archs or None
     timings: dict[str, float] = {}
     say(
-        f"[1/3] pretraining arch2vec on the {space} space: {args.epochs} epoch(s) on "
+        f"[1/{steps}] pretraining arch2vec on the {space} space: {args.epochs} epoch(s) on "
         + (f"{subset} archs" if subset else "every arch")
         + (f" (resuming in {out})" if resuming else ""),
         flush=True,
@@ -262,7 +291,7 @@ def run_demo(args: argparse.Namespace) -> int:
     problem = build_problem(spec)
     title = f"{spec.benchmark} {problem.dataset or ''}: {problem.metric} -> {problem.test_metric}"
     say(
-        f"[2/3] searching: {', '.join(LABELS[k] for k in strategies)}; "
+        f"[2/{steps}] searching: {', '.join(LABELS[k] for k in strategies)}; "
         f"{args.seeds} seeds x {args.budget} queries",
         flush=True,
     )
@@ -272,7 +301,7 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     timings["search"] = time.perf_counter() - t
     say(f"      {timings['search']:.0f} s", flush=True)
-    say("[3/3] plotting the embedding map", flush=True)
+    say(f"[3/{steps}] plotting the embedding map", flush=True)
     t = time.perf_counter()
     map_png = plot_map(
         problem,
@@ -284,6 +313,18 @@ def run_demo(args: argparse.Namespace) -> int:
     table_md = write_text(
         out / "comparison.md", markdown_table(summary, regret_at=min(50, args.budget))
     )
+    real = None
+    if args.train_budget:
+        say(
+            f"[4/4] a real search: GATES-EA vs random on NB201 cells, each query trains the "
+            f"cell's network on digits for {args.train_epochs} epoch(s); "
+            f"{args.train_budget} queries each",
+            flush=True,
+        )
+        t = time.perf_counter()
+        real = real_search(out / "real", args.train_budget, args.train_epochs, args.workers)
+        timings["real_search"] = time.perf_counter() - t
+        say(f"      {timings['real_search']:.0f} s", flush=True)
     tb_runs: list[str] = []
     if args.tensorboard:
         from selfnas.tracking import export_tree
@@ -316,6 +357,9 @@ def run_demo(args: argparse.Namespace) -> int:
     }
     if tb_runs:
         record["tensorboard"] = tb_runs
+    if real is not None:
+        record["real_search"] = real
+        record["files"]["real_search"] = real["plot"]
     write_json(out / "demo.json", record)
     if args.json:
         emit_json(record)
@@ -337,10 +381,58 @@ def run_demo(args: argparse.Namespace) -> int:
         ["strategy", "seeds", "test acc. (%)", "test regret (%)", "rank", "found optimum"],
         rows,
     )
+    if real is not None:
+        print_table(
+            f"real search on digits: the best of {args.train_budget} trained NB201 networks "
+            "(chosen on validation)",
+            ["strategy", "best arch", "val. acc. (%)", "test acc. (%)", "params"],
+            [
+                [LABELS.get(name, name), b["arch"], f"{b['val_accuracy']:.1f}",
+                 f"{b['test_accuracy']:.1f}", f"{b['params']:,}"]
+                for name, b in real["best"].items()
+            ],
+        )
     print(f"regret plot:   {regret_png}")
     print(f"embedding map: {map_png}")
     print(f"table:         {table_md}")
+    if real is not None:
+        print(f"real search:   {real['plot']} (trials in {real['trials']})")
     if tb_runs:
         print(f"tensorboard:   {args.tensorboard} (`tensorboard --logdir {args.tensorboard}`)")
     print(f"done in {timings['total']:.0f} s (rerun with the same --out to resume)")
     return 0
+
+
+def real_search(out: Path, budget: int, epochs: int, workers: int | None) -> dict[str, Any]:
+    """GATES-EA vs random search where each query trains an NB201 network on digits; the
+    best arch of each (by validation accuracy) with its test accuracy and size."""
+    import pandas as pd
+
+    from selfnas.reproduce.common import compare
+    from selfnas.search.problem import ProblemSpec
+    from selfnas.trials.store import TrialStore
+
+    trials = out / "trials"
+    spec = ProblemSpec(
+        benchmark="train",
+        space="nb201",
+        benchmark_options={**REAL_TRAINING, "epochs": epochs, "trials": str(trials.resolve())},
+        dataset="digits",
+    )
+    frame, _, png = compare(
+        spec, REAL_STRATEGIES, 1, budget, out / "search", workers, title="NB201 on digits"
+    )
+    stored = {t.arch_key: t for t in TrialStore(trials).all()}
+    best: dict[str, Any] = {}
+    for name, rows in frame.groupby("strategy", sort=False):
+        top = rows.loc[pd.to_numeric(rows["value"]).idxmax()]
+        trial = stored[top["arch"]]
+        best[str(name)] = {
+            "arch": trial.arch,
+            "val_accuracy": float(trial.metrics.get("val_accuracy", 0.0)),
+            "test_accuracy": float(trial.metrics.get("test_accuracy", 0.0)),
+            "params": int(trial.metrics.get("params", 0)),
+            "queries_to_best": int(top["step"]),
+        }
+    return {"budget": budget, "epochs": epochs, "best": best, "plot": str(png),
+            "trials": str(trials)}

@@ -217,7 +217,7 @@ def _run(
 ) -> dict[str, Any]:
     from selfnas import progress
     from selfnas.atomic import write_csv, write_json, write_text
-    from selfnas.search.plots import plot_regret
+    from selfnas.search.plots import plot_search
     from selfnas.search.runner import Budget, default_workers, run_tasks
     from selfnas.search.summary import (
         markdown_table,
@@ -271,13 +271,8 @@ def _run(
     write_text(out / "comparison.md", f"{command}\n\n{table}\n{timing}\n")
     parts = (spec.benchmark, spec.dataset, spec.test_metric or spec.metric)
     title = " ".join(x for x in parts if x)
-    if frame["regret"].notna().any():
-        curves = regret_curves(frame, args.budget)
-        plot_regret(curves, out / "regret.png", title=title)
-    else:  # the optimum is unknown (each query trains): plot the best arch's test accuracy
-        curves = regret_curves(frame, args.budget, column="best_test")
-        ylabel = "test accuracy of the best arch so far (%)"
-        plot_regret(curves, out / "best.png", title=title, ylabel=ylabel)
+    plot_search(frame, args.budget, out, title=title)
+    curves = regret_curves(frame, args.budget)
     write_csv(out / "curves.csv", curves)
     write_csv(out / "summary.csv", summary_frame(summary))
     return summary

@@ -129,18 +129,18 @@ def compare(
     workers: int | None = None,
     title: str = "",
 ) -> tuple[Any, dict[str, dict[str, Any]], Path]:
-    """`selfnas compare` as a function: (results frame, summary, regret PNG)."""
+    """`selfnas compare` as a function: (results frame, summary, regret or best PNG)."""
     from selfnas.runs import RunDir
-    from selfnas.search.plots import plot_regret
+    from selfnas.search.plots import plot_search
     from selfnas.search.runner import Budget, run_tasks
-    from selfnas.search.summary import regret_curves, summarise
+    from selfnas.search.summary import summarise
 
     frame = run_tasks(
         spec, strategies, range(seeds), Budget(budget), out, workers, describe=title or "search"
     )
     summary = summarise(frame)
     RunDir(out).write_summary(summary)
-    png = plot_regret(regret_curves(frame, budget), Path(out) / "regret.png", title=title)
+    png = plot_search(frame, budget, out, title=title)
     return frame, summary, png
 
 

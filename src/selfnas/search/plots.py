@@ -80,3 +80,19 @@ def plot_regret(
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return target
+
+
+def plot_search(
+    frame: pd.DataFrame, budget: int | None, folder: str | os.PathLike[str], title: str = ""
+) -> Path:
+    """The picture of a search's results in `folder`: `regret.png` (test regret vs queries)
+    where the optimum is known, else `best.png` (the best arch's test accuracy vs queries;
+    a search whose queries train has no optimum to measure regret from)."""
+    from selfnas.search.summary import regret_curves
+
+    folder = Path(folder)
+    if frame["regret"].notna().any():
+        return plot_regret(regret_curves(frame, budget), folder / "regret.png", title=title)
+    curves = regret_curves(frame, budget, column="best_test")
+    ylabel = "test accuracy of the best arch so far (%)"
+    return plot_regret(curves, folder / "best.png", title=title, ylabel=ylabel)
