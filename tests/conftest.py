@@ -32,6 +32,14 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+def zc_rows(name: str) -> list[dict[str, str]]:
+    """Rows of `zc/<name>.csv` (NASLib's zero-cost data) as dicts of text."""
+    import csv
+
+    with open(shared_file(f"zc/{name}.csv"), newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_and_single_threaded():
     import torch

@@ -8,28 +8,22 @@ below). A sample of rows is also built from its own exact cell.
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 import torch
 
-from conftest import shared_file
+from conftest import zc_rows
 from selfnas.errors import InvalidOption
-from selfnas.nets import InputShape, build_network, count_parameters
+from selfnas.nets import InputShape, build_network, count_parameters, dataset_shape
 from selfnas.nets.nb201 import build
 from selfnas.spaces.nb201 import NB201_OPS, NB201Cell, parse_cell
 
-DATASETS = {
-    "cifar10": InputShape(3, 32, 10),
-    "cifar100": InputShape(3, 32, 100),
-    "ImageNet16-120": InputShape(3, 16, 120),
-}
+#: the CSV's dataset names -> the network's input shape
+DATASETS = {name: dataset_shape(name) for name in ("cifar10", "cifar100", "ImageNet16-120")}
 KNOWN = "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|"
 
 
 def _rows() -> list[dict[str, str]]:
-    with open(shared_file("zc/zc_nb201.csv"), newline="") as handle:
-        return list(csv.DictReader(handle))
+    return zc_rows("zc_nb201")
 
 
 def _expected(row: dict[str, str]) -> int:

@@ -61,7 +61,7 @@ def test_compare_runs_its_seeds_as_ray_tasks(tmp_path, capsys, local_ray):
 def test_killed_driver_rerun_retrains_nothing_finished(tmp_path):
     trials, out = tmp_path / "trials", tmp_path / "run"
     args = ["search", *TINY, "--strategy", "random", "--budget", "8", "--workers", "1"]
-    args += ["--epochs", "2", "--trials", str(trials), "--out", str(out), "--json"]
+    args += ["--epochs", "3", "--trials", str(trials), "--out", str(out), "--json"]
     env = {**os.environ, "SELFNAS_THREADS": "1"}
     driver = subprocess.Popen(
         [sys.executable, "-m", "selfnas", *args],

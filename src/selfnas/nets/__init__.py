@@ -74,6 +74,18 @@ def build_network(
     return builder.build(arch, shape, channels=channels, cells=cells, auxiliary=auxiliary)
 
 
+def network_size(
+    label: str, channels: int | None, cells: int | None, defaults: tuple[int, int]
+) -> tuple[int, int]:
+    """Width and depth of a network: the overrides given, else the benchmark's `defaults`;
+    both must be positive (`label` names the network in the error)."""
+    width = defaults[0] if channels is None else int(channels)
+    depth = defaults[1] if cells is None else int(cells)
+    if width < 1 or depth < 1:
+        raise InvalidOption(f"{label} channels and cells must be positive, got {width}, {depth}")
+    return width, depth
+
+
 def count_parameters(network: nn.Module, auxiliary: bool = False) -> int:
     """Trainable parameters; the auxiliary head (module named `auxiliary`) is left out
     unless asked for, as the benchmarks count it."""
@@ -84,4 +96,11 @@ def count_parameters(network: nn.Module, auxiliary: bool = False) -> int:
     )
 
 
-__all__ = ["DATASET_SHAPES", "InputShape", "build_network", "count_parameters", "dataset_shape"]
+__all__ = [
+    "DATASET_SHAPES",
+    "InputShape",
+    "build_network",
+    "count_parameters",
+    "dataset_shape",
+    "network_size",
+]

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from selfnas.errors import InvalidArchitecture, InvalidOption
+from selfnas.nets import network_size
 from selfnas.spaces.nb101_cell import CONV1X1, CONV3X3, MAXPOOL3X3, NB101Cell
 
 #: the benchmark's stem width and cells per stack
@@ -172,12 +173,7 @@ def build(
         raise InvalidOption("NB101 has no auxiliary head")
     if not isinstance(arch, NB101Cell):
         raise InvalidArchitecture(f"not an NB101 cell: {arch!r}")
-    channels = DEFAULT_CHANNELS if channels is None else int(channels)
-    cells = DEFAULT_CELLS if cells is None else int(cells)
-    if channels < 1:
-        raise InvalidOption(f"NB101 channels must be positive, got {channels}")
-    if cells < 1:
-        raise InvalidOption(f"NB101 cells per stack must be positive, got {cells}")
+    channels, cells = network_size("NB101", channels, cells, (DEFAULT_CHANNELS, DEFAULT_CELLS))
     return NB101Network(arch, shape.channels, shape.classes, channels, cells)
 
 

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from selfnas.errors import InvalidArchitecture, InvalidOption
+from selfnas.nets import network_size
 from selfnas.spaces.nb201 import EDGES, NUM_CELL_NODES, NB201Cell
 
 if TYPE_CHECKING:
@@ -139,12 +140,7 @@ def build(
         raise InvalidOption("NB201 has no auxiliary head")
     if not isinstance(arch, NB201Cell):
         raise InvalidArchitecture(f"not an NB201 cell: {arch!r}")
-    channels = DEFAULT_CHANNELS if channels is None else int(channels)
-    cells = DEFAULT_CELLS if cells is None else int(cells)
-    if channels < 1:
-        raise InvalidOption(f"NB201 channels must be positive, got {channels}")
-    if cells < 1:
-        raise InvalidOption(f"NB201 cells per stage must be positive, got {cells}")
+    channels, cells = network_size("NB201", channels, cells, (DEFAULT_CHANNELS, DEFAULT_CELLS))
     return NB201Network(arch, shape.channels, shape.classes, channels, cells)
 
 
