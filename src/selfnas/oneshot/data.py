@@ -47,10 +47,16 @@ class ImageData:
 
     def stats(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-channel mean and std of the training images in [0, 1]."""
-        x = self.train_x.float().div(255.0)
-        mean = x.mean(dim=(0, 2, 3))
-        std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
-        return tuple(mean.tolist()), tuple(std.tolist())
+        return channel_stats(self.train_x)
+
+
+def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std in [0, 1] of uint8 images [N, C, H, W] (std >= 1e-3, so
+    a constant channel normalises without dividing by zero)."""
+    x = images.float().div(255.0)
+    mean = x.mean(dim=(0, 2, 3))
+    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    return tuple(mean.tolist()), tuple(std.tolist())
 
 
 def stratified_split(

@@ -15,7 +15,7 @@ import torch
 from selfnas.datadir import data_dir
 from selfnas.errors import InvalidOption
 from selfnas.nets import InputShape
-from selfnas.oneshot.data import ImageData, load_dataset, stratified_split
+from selfnas.oneshot.data import ImageData, channel_stats, load_dataset, stratified_split
 
 #: seed of the train/validation cut (fixed: it is part of the benchmark, not of a run)
 VAL_SPLIT_SEED = 0
@@ -54,10 +54,7 @@ class TrainData:
 
     def stats(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-channel mean and std in [0, 1] of the training images only (no peeking)."""
-        x = self.train_x.float().div_(255.0)
-        mean = x.mean(dim=(0, 2, 3))
-        std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
-        return tuple(mean.tolist()), tuple(std.tolist())
+        return channel_stats(self.train_x)
 
 
 def split_validation(

@@ -98,9 +98,16 @@ def connect_ray(address: str | None = None, num_cpus: int | None = None) -> None
     if address:
         ray.init(address=address, **options)
         return
+    previous = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", **options)
+    try:  # the instance's processes copy the environment now; this process keeps its own
+        ray.init(address="local", num_cpus=num_cpus, _node_ip_address="127.0.0.1", **options)
+    finally:
+        if previous is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = previous
 
 
 def import_ray() -> Any:
