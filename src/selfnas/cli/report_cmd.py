@@ -106,8 +106,8 @@ def _fmt(mean: Any, std: Any, digits: int) -> str:
 
 def search_section(runs: list[Path], roots: list[Path], out: Path, regret_at: int | None):
     """(markdown, tidy rows, figures) for the search runs."""
-    from selfnas.search.plots import plot_regret
-    from selfnas.search.summary import regret_curves, summarise
+    from selfnas.search.plots import BEST_TEST_LABEL, plot_regret, search_curves
+    from selfnas.search.summary import summarise
 
     groups: dict[str, list[tuple[str, pd.DataFrame, dict[str, Any]]]] = {}
     for run in runs:
@@ -145,12 +145,18 @@ def search_section(runs: list[Path], roots: list[Path], out: Path, regret_at: in
                 )
             prefix = "" if len(items) == 1 else f"{label}: "
             labelled = frame.assign(strategy=prefix + frame["strategy"].astype(str))
-            curves.append(regret_curves(labelled))
+            curves.append(search_curves(labelled))
+        is_regret = all(regret for _, regret in curves)
+        merged = pd.concat([c for c, _ in curves], ignore_index=True)
+        what = "test regret" if is_regret else "best test accuracy"
         png = plot_regret(
-            pd.concat(curves, ignore_index=True), out / f"regret_{index}.png", title=problem
+            merged,
+            out / f"{'regret' if is_regret else 'best'}_{index}.png",
+            title=problem,
+            ylabel=None if is_regret else BEST_TEST_LABEL,
         )
-        figures.append((f"test regret vs queries, {problem}", png))
-        lines += ["", f"![regret, {problem}]({png.name})", ""]
+        figures.append((f"{what} vs queries, {problem}", png))
+        lines += ["", f"![{what}, {problem}]({png.name})", ""]
     return "\n".join(lines), rows, figures
 
 

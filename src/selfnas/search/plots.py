@@ -82,17 +82,26 @@ def plot_regret(
     return target
 
 
+#: the y-axis of a search without a known optimum (each query trains)
+BEST_TEST_LABEL = "test accuracy of the best arch so far (%)"
+
+
+def search_curves(frame: pd.DataFrame, budget: int | None = None) -> tuple[pd.DataFrame, bool]:
+    """The curves a search is drawn with, and whether they are regret: test regret where
+    the optimum is known, else the best arch's test accuracy (no optimum to measure from)."""
+    from selfnas.search.summary import regret_curves
+
+    if frame["regret"].notna().any():
+        return regret_curves(frame, budget), True
+    return regret_curves(frame, budget, column="best_test"), False
+
+
 def plot_search(
     frame: pd.DataFrame, budget: int | None, folder: str | os.PathLike[str], title: str = ""
 ) -> Path:
-    """The picture of a search's results in `folder`: `regret.png` (test regret vs queries)
-    where the optimum is known, else `best.png` (the best arch's test accuracy vs queries;
-    a search whose queries train has no optimum to measure regret from)."""
-    from selfnas.search.summary import regret_curves
-
-    folder = Path(folder)
-    if frame["regret"].notna().any():
-        return plot_regret(regret_curves(frame, budget), folder / "regret.png", title=title)
-    curves = regret_curves(frame, budget, column="best_test")
-    ylabel = "test accuracy of the best arch so far (%)"
-    return plot_regret(curves, folder / "best.png", title=title, ylabel=ylabel)
+    """The picture of a search's results in `folder`: `regret.png` where the optimum is
+    known, else `best.png` (see `search_curves`)."""
+    curves, is_regret = search_curves(frame, budget)
+    if is_regret:
+        return plot_regret(curves, Path(folder) / "regret.png", title=title)
+    return plot_regret(curves, Path(folder) / "best.png", title=title, ylabel=BEST_TEST_LABEL)

@@ -58,6 +58,9 @@ class Problem:
         self.benchmark = benchmark
         self.dataset = benchmark.default_dataset(dataset)
         self.metric = benchmark.default_metric(metric, self.dataset)
+        if test_metric is None and not benchmark.tabular:
+            # a query that trains reports test accuracy beside the metric searched on
+            test_metric = benchmark.test_metric(self.dataset)
         self.test_metric = benchmark.default_metric(test_metric or self.metric, self.dataset)
         self.spec = spec
 

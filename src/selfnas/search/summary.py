@@ -36,7 +36,7 @@ def per_seed(frame: pd.DataFrame) -> pd.DataFrame:
                 "queries_to_best": int(group["step"].to_numpy()[np.argmax(reached)]),
                 "test": float(last["best_test"]),
                 "regret": float(last["regret"]),
-                "rank": int(last["rank"]),
+                "rank": int(last["rank"]) or math.nan,  # 0: no table to rank against
                 "found_optimum": bool(found.any()),
                 "queries_to_optimum": (
                     int(group["step"].to_numpy()[np.argmax(found)]) if found.any() else math.inf
