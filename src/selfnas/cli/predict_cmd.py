@@ -6,6 +6,7 @@ import argparse
 import json
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 from selfnas.cli.output import add_json_flag, emit_json, print_table
@@ -73,6 +74,27 @@ def register(subparsers: Any) -> None:
     size.add_argument("--train-size", type=int, help="number of training archs")
     size.add_argument("--train-fraction", type=float, help="share of the space (0.01 = 1%%)")
     predict.add_argument("--pretrained", default=None, help="pretraining run directory")
+    predict.add_argument(
+        "--proxies",
+        default=None,
+        help="zero-cost proxies read as extra predictor features, comma-separated "
+        "(e.g. synflow,nwot; needs --scores)",
+    )
+    predict.add_argument(
+        "--scores", default=None, help="proxy scores of the whole space (`selfnas zc --out`)"
+    )
+    predict.add_argument(
+        "--proxy-pretrain",
+        type=int,
+        default=0,
+        metavar="EPOCHS",
+        help="first train the encoder to rank every arch by the proxies (label-free)",
+    )
+    predict.add_argument(
+        "--no-proxy-features",
+        action="store_true",
+        help="use --proxies for --proxy-pretrain only, not as predictor features",
+    )
     predict.set_defaults(handler=_predict)
 
     grid = subparsers.add_parser(
@@ -153,7 +175,15 @@ def _predict(args: argparse.Namespace) -> int:
     data, device = _prepare(args)
     size = train_size_of(len(data), args.train_size, args.train_fraction)
     spec = _base_spec(
-        args, encoder=args.encoder, loss=args.loss, train_size=size, pretrained=args.pretrained
+        args,
+        encoder=args.encoder,
+        loss=args.loss,
+        train_size=size,
+        pretrained=args.pretrained,
+        proxies=tuple(_csv(args.proxies)) if args.proxies else (),
+        scores=str(Path(args.scores).expanduser().resolve()) if args.scores else None,
+        proxy_features=not args.no_proxy_features,
+        proxy_pretrain=args.proxy_pretrain,
     )
     with progress_bar() as bar:
         task = bar.add_task(f"predict {spec.label}", total=spec.seeds, info="")

@@ -62,6 +62,13 @@ class PredictSpec:
     schedule: str = "constant"
     #: pairs per epoch (pairwise losses): at most `pair_ratio * n` (GATES: 4)
     pair_ratio: float = 4.0
+    #: zero-cost proxies (`selfnas zc` output in `scores`): read as extra features of
+    #: the predictor (`proxy_features`) and/or regressed by the encoder on every arch of
+    #: the space, label-free, for `proxy_pretrain` epochs before the labelled training
+    proxies: tuple[str, ...] = ()
+    scores: str | None = None
+    proxy_features: bool = True
+    proxy_pretrain: int = 0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -70,15 +77,26 @@ class PredictSpec:
             raise InvalidOption(f"train size must be >= 2, got {self.train_size}")
         if self.seeds < 1:
             raise InvalidOption(f"seeds must be >= 1, got {self.seeds}")
+        if bool(self.proxies) != bool(self.scores):
+            raise InvalidOption("proxy features need both --proxies NAMES and --scores FILE")
+        if self.proxy_pretrain < 0 or (self.proxy_pretrain and not self.proxies):
+            raise InvalidOption("--proxy-pretrain needs --proxies (and epochs >= 0)")
+        if self.proxies and not (self.proxy_features or self.proxy_pretrain):
+            raise InvalidOption("proxies given but used neither as features nor to pretrain")
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready (`hidden` as a list)."""
-        return asdict(self) | {"hidden": list(self.hidden)}
+        return asdict(self) | {"hidden": list(self.hidden), "proxies": list(self.proxies)}
 
     @property
     def label(self) -> str:
         init = "random" if self.pretrained is None else Path(self.pretrained).name
-        return f"{self.encoder}/{self.loss}/n={self.train_size}/init={init}"
+        extra = ""
+        if self.proxies and self.proxy_features:
+            extra += f"/features={'+'.join(self.proxies)}"
+        if self.proxy_pretrain:
+            extra += f"/proxy-pretrain={self.proxy_pretrain}"
+        return f"{self.encoder}/{self.loss}/n={self.train_size}/init={init}{extra}"
 
 
 # --------------------------------------------------------------------------- encoders
@@ -137,9 +155,51 @@ def pretrained_encoder_opts(directory: str | Path) -> tuple[str | None, dict[str
 
 
 # --------------------------------------------------------------------------- running
-def _inputs_for(encoder: nn.Module, data: Labelled) -> Any:
+def _graphs_for(encoder: nn.Module, data: Labelled) -> Any:
     key = f"{type(encoder).__name__}:{getattr(encoder, 'input_form', 'node')}"
     return data.inputs(key, lambda archs: make_inputs(encoder, data.space, archs))
+
+
+def _proxy_quantiles(data: Labelled, spec: PredictSpec) -> torch.Tensor:
+    """Every arch's proxy quantiles [N, P] (computed once per data and proxy set)."""
+    from selfnas.predictors.features import proxy_features, read_scores
+
+    assert spec.scores is not None  # checked by PredictSpec
+    return data.inputs(
+        f"proxies:{spec.scores}:{','.join(spec.proxies)}",
+        lambda archs: proxy_features(data.space, archs, read_scores(spec.scores), spec.proxies),
+    )
+
+
+def _inputs_for(encoder: nn.Module, data: Labelled, spec: PredictSpec) -> Any:
+    graphs = _graphs_for(encoder, data)
+    if not (spec.proxies and spec.proxy_features):
+        return graphs
+    from selfnas.predictors.features import WithFeatures
+
+    return WithFeatures(graphs, _proxy_quantiles(data, spec))
+
+
+def proxy_pretrain(
+    encoder: nn.Module,
+    data: Labelled,
+    spec: PredictSpec,
+    rng: np.random.Generator,
+    device: torch.device | str,
+) -> list[float]:
+    """Train `encoder` (through a throw-away head) to rank every arch of the space by the
+    mean quantile of the proxies: a label-free task whose order correlates with accuracy,
+    so the labelled archs start the encoder from a useful place."""
+    target = _proxy_quantiles(data, spec).mean(dim=1).numpy()
+    scratch = Predictor(encoder, spec.hidden, spec.dropout)
+    config = TrainConfig(
+        loss=spec.loss if spec.loss != "comparator" else "hinge",
+        epochs=spec.proxy_pretrain,
+        batch_size=spec.batch_size,
+        lr=spec.lr,
+        pair_ratio=spec.pair_ratio,
+    )
+    return train(scratch, _graphs_for(encoder, data), target, config, rng, device)
 
 
 def run_seed(
@@ -165,8 +225,17 @@ def run_seed(
     encoder = build_encoder(spec.encoder, data.space, **opts)
     if spec.pretrained is not None:
         load_pretrained(encoder, spec.pretrained)
-    predictor = Predictor(encoder, spec.hidden, spec.dropout, comparator=spec.loss == "comparator")
-    inputs = _inputs_for(encoder, data)
+    pretrain_loss = None
+    if spec.proxy_pretrain:
+        pretrain_loss = proxy_pretrain(encoder, data, spec, rng, device)[-1]
+    predictor = Predictor(
+        encoder,
+        spec.hidden,
+        spec.dropout,
+        comparator=spec.loss == "comparator",
+        features=len(spec.proxies) if spec.proxy_features else 0,
+    )
+    inputs = _inputs_for(encoder, data, spec)
     config = TrainConfig(
         loss=spec.loss,
         epochs=spec.epochs,
@@ -193,6 +262,7 @@ def run_seed(
         "train_seconds": trained - start,
         "score_seconds": done - trained,
         "final_loss": history[-1] if history else None,
+        "proxy_pretrain_loss": pretrain_loss,
     }
 
 

@@ -75,7 +75,8 @@ class ComparatorHead(nn.Module):
 
 
 class Predictor(nn.Module):
-    """Encoder + MLP head (3 x 300, dropout 0.1 by default); optional comparator."""
+    """Encoder + MLP head (3 x 300, dropout 0.1 by default); optional comparator; with
+    `features=F`, F proxy features per arch join the embedding before the heads."""
 
     def __init__(
         self,
@@ -83,19 +84,33 @@ class Predictor(nn.Module):
         hidden: Sequence[int] = (300, 300, 300),
         dropout: float = 0.1,
         comparator: bool = False,
+        features: int = 0,
     ) -> None:
         super().__init__()
         self.encoder = encoder
-        dim = encoder_dim(encoder)
+        self.features = int(features)
+        dim = encoder_dim(encoder) + self.features
         self.head = mlp(dim, hidden, 1, dropout)
+        # a direct linear path from the features to the score: one feature among a wide
+        # embedding is otherwise learnt slowly from the few labelled archs
+        self.feature_skip = nn.Linear(self.features, 1, bias=False) if self.features else None
         self.comparator = ComparatorHead(dim, hidden, dropout) if comparator else None
 
     def embed(self, inputs: Any) -> torch.Tensor:
-        return embed(self.encoder, inputs)
+        """The encoder's embedding, with the arch's proxy features appended when the
+        predictor reads them (`inputs` is then a `features.WithFeatures`)."""
+        if not self.features:
+            return embed(self.encoder, inputs)
+        graphs, extra = inputs.graphs, inputs.features
+        return torch.cat([embed(self.encoder, graphs), extra.to(torch.float32)], dim=-1)
 
     def forward(self, inputs: Any) -> torch.Tensor:
         """Scores `[N]` (higher = predicted better)."""
-        return self.head(self.embed(inputs)).squeeze(-1)
+        emb = self.embed(inputs)
+        score = self.head(emb).squeeze(-1)
+        if self.feature_skip is not None:
+            score = score + self.feature_skip(emb[:, -self.features :]).squeeze(-1)
+        return score
 
     def compare(self, emb: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         """Comparator logits `[P]` for index pairs `(i, j)` of `emb`: is j better than i?"""
