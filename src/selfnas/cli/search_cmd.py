@@ -95,6 +95,21 @@ def _add_problem(parser: argparse.ArgumentParser) -> None:
         "--pretrained",
         help="pretraining run directory: the controller for nao, encoder weights for gates-ea",
     )
+    parser.add_argument(
+        "--warm-start",
+        metavar="FILE:PROXY",
+        help="start each seed from a proxy's best archs instead of random ones: FILE is "
+        "`selfnas zc` output, PROXY one of its columns (e.g. zc.csv:nwot)",
+    )
+    parser.add_argument(
+        "--warm-size", type=int, default=10, help="archs the warm start replaces (default 10)"
+    )
+    parser.add_argument(
+        "--warm-pool",
+        type=int,
+        default=1000,
+        help="scored archs each seed ranks for its warm start (default 1000)",
+    )
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--budget", type=int, help="distinct archs queried per seed")
     budget.add_argument("--budget-seconds", type=float, help="simulated training seconds per seed")
@@ -183,7 +198,20 @@ def _spec(args: argparse.Namespace):
         test_metric=args.test_metric,
         embedding=str(Path(args.embedding).resolve()) if args.embedding else None,
         pretrained=str(Path(args.pretrained).resolve()) if args.pretrained else None,
+        warm_start=_resolved_warm_start(args.warm_start),
+        warm_size=args.warm_size,
+        warm_pool=args.warm_pool,
     )
+
+
+def _resolved_warm_start(text: str | None) -> str | None:
+    """FILE:PROXY with FILE made absolute (worker processes may run elsewhere)."""
+    if not text:
+        return None
+    path, sep, proxy = text.rpartition(":")
+    if not sep:
+        raise InvalidOption(f"--warm-start {text!r}: expected FILE:PROXY, e.g. zc.csv:nwot")
+    return f"{Path(path).expanduser().resolve()}:{proxy}"
 
 
 def _training_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class SearchContext:
     problem: Any = None  # selfnas.search.problem.Problem (typed loosely to avoid a cycle)
     embeddings: Any = None  # selfnas.search.embeddings.EmbeddingTable or None
     pretrained: str | None = None
+    warm: Any = None  # selfnas.search.warm.WarmStart: proxy-ranked first archs, or None
 
     def key(self, arch: Arch) -> str:
         """The identity the ledger counts by (two archs with one key are one query)."""
@@ -123,9 +124,24 @@ class DiscreteStrategy(Strategy):
         size = self.ctx.space.size
         return size is None or len(self.visited) < size
 
+    def warm_archs(self) -> list[Arch]:
+        """What is left of the warm start's archs (drawn on the first call, from this
+        strategy's generator; empty without a warm start)."""
+        if self.ctx.warm is None:
+            return []
+        if not hasattr(self, "warm_queue"):
+            self.warm_queue: list[Arch] = self.ctx.warm.first(self.rng)
+        return self.warm_queue
+
     def random_new(self, n: int = 1) -> list[Arch]:
-        """Up to `n` uniformly drawn archs never asked before (marked as asked)."""
+        """Up to `n` archs never asked before (marked as asked): the warm start's first,
+        then uniformly drawn ones."""
         out: list[Arch] = []
+        queue = self.warm_archs()
+        while queue and len(out) < n:
+            arch = queue.pop(0)
+            if self.is_new(arch):
+                out.append(self.mark(arch))
         draws = 0
         while len(out) < n and self.space_left() and draws < self.max_draws:
             draws += 1

@@ -37,11 +37,22 @@ class EmbeddingStrategy(Strategy):
         return [self.arch_of(r) for r in rows]
 
     def random_rows(self, n: int) -> list[int]:
-        """Up to `n` distinct unvisited rows, uniformly at random."""
+        """Up to `n` distinct unvisited rows: the warm start's first (see
+        `selfnas.search.warm`), then uniformly at random."""
+        rows: list[int] = []
+        if self.ctx.warm is not None:
+            if not hasattr(self, "warm_queue"):
+                self.warm_queue = [self.row_of(a) for a in self.ctx.warm.first(self.rng)]
+            while self.warm_queue and len(rows) < n:
+                row = self.warm_queue.pop(0)
+                if not self.visited[row] and row not in rows:
+                    rows.append(row)
         free = np.flatnonzero(~self.visited)
-        if not len(free):
-            return []
-        return [int(r) for r in self.rng.choice(free, size=min(n, len(free)), replace=False)]
+        free = free[~np.isin(free, rows)]
+        if len(rows) >= n or not len(free):
+            return rows
+        drawn = self.rng.choice(free, size=min(n - len(rows), len(free)), replace=False)
+        return rows + [int(r) for r in drawn]
 
     def nearest_unvisited(self, point: np.ndarray) -> int | None:
         """The unvisited row closest (L2) to `point` in the embedding space."""

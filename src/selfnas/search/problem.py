@@ -34,9 +34,17 @@ class ProblemSpec:
     test_metric: str | None = None
     embedding: str | None = None
     pretrained: str | None = None
+    #: proxy-ranked warm start (`selfnas.search.warm`): FILE:PROXY, first archs, pool
+    warm_start: str | None = None
+    warm_size: int = 10
+    warm_pool: int = 1000
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.warm_start is None:  # runs made before warm starts keep their config
+            for key in ("warm_start", "warm_size", "warm_pool"):
+                out.pop(key)
+        return out
 
     def cache_key(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)

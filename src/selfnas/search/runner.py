@@ -86,7 +86,12 @@ def make_context(problem: Problem, cls: type[Strategy]) -> SearchContext:
         embeddings = embeddings_for(problem, embedding)
     if cls.needs_pretrained and not pretrained:
         raise InvalidOption(f"strategy {cls.name!r} needs --pretrained DIR")
-    return SearchContext(problem.space, problem, embeddings, pretrained)
+    warm = None
+    if spec is not None and spec.warm_start:
+        from selfnas.search.warm import load_warm_start
+
+        warm = load_warm_start(spec.warm_start, problem.space, spec.warm_size, spec.warm_pool)
+    return SearchContext(problem.space, problem, embeddings, pretrained, warm)
 
 
 class SeedRun:
