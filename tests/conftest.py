@@ -32,6 +32,14 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+#: an NB201 cell whose benchmark network has 615,386 parameters on CIFAR-10
+NB201_KNOWN_CELL = (
+    "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|"
+)
+#: the NB201 zero-cost CSV's dataset names
+NB201_ZC_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+
+
 def zc_rows(name: str) -> list[dict[str, str]]:
     """Rows of `zc/<name>.csv` (NASLib's zero-cost data) as dicts of text."""
     import csv

@@ -11,15 +11,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import zc_rows
+from conftest import NB201_KNOWN_CELL, NB201_ZC_DATASETS, zc_rows
 from selfnas.errors import InvalidOption
 from selfnas.nets import InputShape, build_network, count_parameters, dataset_shape
 from selfnas.nets.nb201 import build
 from selfnas.spaces.nb201 import NB201_OPS, NB201Cell, parse_cell
 
 #: the CSV's dataset names -> the network's input shape
-DATASETS = {name: dataset_shape(name) for name in ("cifar10", "cifar100", "ImageNet16-120")}
-KNOWN = "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|"
+DATASETS = {name: dataset_shape(name) for name in NB201_ZC_DATASETS}
+KNOWN = NB201_KNOWN_CELL
 
 
 def _rows() -> list[dict[str, str]]:

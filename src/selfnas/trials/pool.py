@@ -46,10 +46,9 @@ class TrialPool:
         self.describe = describe
         self.format_arch = format_arch
         self.started = 0  # attempts this pool started (what a resumed run should keep at 0)
-
-    def cached(self, key: str) -> Trial | None:
-        trial = self.store.get(key, self.evaluator.key)
-        return trial if trial is not None and trial.finished else None
+        # finished trials seen by this pool: the runner prefetches a round, then queries
+        # each arch of it, and those queries should not read the store's files again
+        self.finished: dict[str, Trial] = {}
 
     def evaluate(self, archs: Sequence[Hashable], keys: Sequence[str]) -> dict[str, Trial]:
         """The finished trial of every arch (keys: the benchmark's arch keys)."""
@@ -58,9 +57,9 @@ class TrialPool:
         for arch, key in zip(archs, keys, strict=True):
             if key in out or key in todo:
                 continue
-            trial = self.store.get(key, self.evaluator.key)
+            trial = self.finished.get(key) or self.store.get(key, self.evaluator.key)
             if trial is not None and trial.finished:
-                out[key] = trial
+                out[key] = self.finished[key] = trial
                 continue
             todo[key] = trial or Trial(key, self.evaluator.key, arch=self.format_arch(arch))
             self._start(todo[key], arch)
@@ -96,6 +95,6 @@ class TrialPool:
                         continue
                     trial.status = FAILED
                 self.store.put(trial)
-                out[job.key] = trial
+                out[job.key] = self.finished[job.key] = trial
                 if task is not None:
                     bar.update(task, advance=1, info=f"{trial.status} {trial.arch[:40]}")
