@@ -62,11 +62,15 @@ def nb101_sized_source(folder: Path) -> Path:
     rng = np.random.default_rng(0)
     n = 423_624
     keys = [hashlib.md5(str(i).encode()).hexdigest() for i in range(n)]
-    frame = pd.DataFrame({
-        "hash": keys, "val_accuracy": rng.uniform(10, 95, n),
-        "test_accuracy": rng.uniform(10, 95, n), "train_seconds": rng.uniform(500, 5000, n),
-        "params": rng.integers(10**5, 5 * 10**7, n).astype(float),
-    })
+    frame = pd.DataFrame(
+        {
+            "hash": keys,
+            "val_accuracy": rng.uniform(10, 95, n),
+            "test_accuracy": rng.uniform(10, 95, n),
+            "train_seconds": rng.uniform(500, 5000, n),
+            "params": rng.integers(10**5, 5 * 10**7, n).astype(float),
+        }
+    )
     path = folder / "nb101_sized.csv"
     frame.to_csv(path, index=False)
     return path
@@ -78,21 +82,31 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     results: dict[str, object] = {
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        "machine": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_avg": os.getloadavg(),
+        },
         "n_queries": N_QUERIES,
     }
 
     get_benchmark("nb201")  # make sure the caches exist before timing loads
     load = best_of(lambda: get_benchmark("nb201").table(), args.repeats)
     nb201 = get_benchmark("nb201")
-    results["nb201_tables"] = {"rows": len(nb201.table()), "load_s": load,
-                               **query_rates(nb201.table(), "cifar10_test", args.repeats)}
+    results["nb201_tables"] = {
+        "rows": len(nb201.table()),
+        "load_s": load,
+        **query_rates(nb201.table(), "cifar10_test", args.repeats),
+    }
 
     load = best_of(lambda: get_benchmark("nbgraph").table("cora"), args.repeats)
     graph = get_benchmark("nbgraph")
-    results["nbgraph_cora"] = {"rows": len(graph.table()), "load_s": load,
-                               **query_rates(graph.table(), "val_accuracy", args.repeats)}
+    results["nbgraph_cora"] = {
+        "rows": len(graph.table()),
+        "load_s": load,
+        **query_rates(graph.table(), "val_accuracy", args.repeats),
+    }
 
     with tempfile.TemporaryDirectory() as tmp:
         source = nb101_sized_source(Path(tmp))
@@ -106,8 +120,11 @@ def main() -> None:
         load_big()
         load = best_of(load_big, args.repeats)
         big = load_big()
-        results["nb101_sized"] = {"rows": len(big), "load_s": load,
-                                  **query_rates(big, "val_accuracy", args.repeats)}
+        results["nb101_sized"] = {
+            "rows": len(big),
+            "load_s": load,
+            **query_rates(big, "val_accuracy", args.repeats),
+        }
 
     try:
         nb301 = get_benchmark("nb301")
@@ -115,8 +132,10 @@ def main() -> None:
 
         batch = [DARTS_V2] * 4096
         seconds = best_of(lambda: nb301.query_many(batch), args.repeats)
-        results["nb301_surrogate"] = {"batch": len(batch),
-                                      "predictions_per_s": len(batch) / seconds}
+        results["nb301_surrogate"] = {
+            "batch": len(batch),
+            "predictions_per_s": len(batch) / seconds,
+        }
     except Exception as exc:  # absent surrogate files: report, do not fail the benchmark
         results["nb301_surrogate"] = {"skipped": str(exc)}
 

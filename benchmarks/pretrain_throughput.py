@@ -332,9 +332,7 @@ def main() -> None:
     )
     p.add_argument("--timing-steps", type=int, default=300, help="steps per timing measurement")
     p.add_argument("--timing-repeats", type=int, default=3)
-    p.add_argument(
-        "--vertex-ids", choices=("on", "off"), default=None, help="default: the space's"
-    )
+    p.add_argument("--vertex-ids", choices=("on", "off"), default=None, help="default: the space's")
     p.add_argument("--kl-weight", type=float, default=None, help="default: the space's")
     p.add_argument(
         "--targets-without",

@@ -32,14 +32,32 @@ def test_query_nb301_darts_v2(capsys):
 def test_query_nb201_joined_tables_and_nbgraph(capsys):
     t200 = shared_file("nb201/nb201_200ep_cifar10.csv")
     t12 = shared_file("nb201/nb201_12ep.csv")
-    arch = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
-            "|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
-    out = _json(capsys, ["bench", "query", "nb201", "--table", str(t12), "--table", str(t200),
-                         "--metric", "cifar10_valid", "--arch", arch, "--json"])
+    arch = (
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
+        "|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+    )
+    out = _json(
+        capsys,
+        [
+            "bench",
+            "query",
+            "nb201",
+            "--table",
+            str(t12),
+            "--table",
+            str(t200),
+            "--metric",
+            "cifar10_valid",
+            "--arch",
+            arch,
+            "--json",
+        ],
+    )
     assert out["nb201_200ep_cifar10:cifar10_test"] == pytest.approx(94.373333)
     assert "cifar10_valid" in out
-    out = _json(capsys, ["bench", "query", "nbgraph", "--dataset", "proteins", "--arch", "1111",
-                         "--json"])
+    out = _json(
+        capsys, ["bench", "query", "nbgraph", "--dataset", "proteins", "--arch", "1111", "--json"]
+    )
     assert set(out) == {"val_accuracy", "test_accuracy", "latency", "params"}
     assert main(["bench", "query", "nb201", "--table", str(t200), "--arch", arch]) == 0
     assert "rank (cifar10_test)" in capsys.readouterr().out

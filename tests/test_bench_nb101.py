@@ -30,11 +30,17 @@ def _payloads(records):
     for module_hash, entry in records.items():
         adjacency = "".join(str(v) for row in entry["module_adjacency"] for v in row)
         for run in entry["runs_108_epochs"]:
-            metrics = metrics_cls(trainable_parameters=entry["trainable_parameters"],
-                                  total_time=run["final_training_time"] + 10.0)
-            metrics.evaluation_data.add(current_epoch=0.0, training_time=0.0,
-                                        train_accuracy=0.1, validation_accuracy=0.1,
-                                        test_accuracy=0.1)
+            metrics = metrics_cls(
+                trainable_parameters=entry["trainable_parameters"],
+                total_time=run["final_training_time"] + 10.0,
+            )
+            metrics.evaluation_data.add(
+                current_epoch=0.0,
+                training_time=0.0,
+                train_accuracy=0.1,
+                validation_accuracy=0.1,
+                test_accuracy=0.1,
+            )
             for stage, epoch in (("halfway", 54.0), ("final", 108.0)):
                 metrics.evaluation_data.add(
                     current_epoch=epoch,
@@ -44,8 +50,13 @@ def _payloads(records):
                     test_accuracy=run[f"{stage}_test_accuracy"],
                     checkpoint_path=f"gs://nasbench/{module_hash}/model.ckpt-{int(epoch)}",
                 )
-            row = [module_hash, 108, adjacency, ",".join(entry["module_operations"]),
-                   base64.b64encode(metrics.SerializeToString()).decode("ascii")]
+            row = [
+                module_hash,
+                108,
+                adjacency,
+                ",".join(entry["module_operations"]),
+                base64.b64encode(metrics.SerializeToString()).decode("ascii"),
+            ]
             yield json.dumps(row).encode("utf-8")
 
 
@@ -68,7 +79,8 @@ def _check_against_json(bench):
         assert rec["val_accuracy"] == pytest.approx(_expected(entry, "final_validation_accuracy"))
         assert rec["test_accuracy"] == pytest.approx(_expected(entry, "final_test_accuracy"))
         assert rec.seconds == pytest.approx(
-            np.mean([r["final_training_time"] for r in entry["runs_108_epochs"]]))
+            np.mean([r["final_training_time"] for r in entry["runs_108_epochs"]])
+        )
         assert rec["params"] == entry["trainable_parameters"]
     best = max(records, key=lambda h: _expected(records[h], "final_validation_accuracy"))
     assert bench.best(metric="val_accuracy")[0] == best
@@ -85,10 +97,14 @@ def test_tfrecord_in_official_layout_matches_the_json(tfrecord):
 def test_naslib_pickle_and_official_json(tmp_path):
     records = _official()
     data = {
-        h: ({"module_adjacency": np.array(e["module_adjacency"], dtype=np.int8),
-             "module_operations": e["module_operations"],
-             "trainable_parameters": e["trainable_parameters"]},
-            {108: e["runs_108_epochs"]})
+        h: (
+            {
+                "module_adjacency": np.array(e["module_adjacency"], dtype=np.int8),
+                "module_operations": e["module_operations"],
+                "trainable_parameters": e["trainable_parameters"],
+            },
+            {108: e["runs_108_epochs"]},
+        )
         for h, e in records.items()
     }
     path = tmp_path / "nasbench_only108.pkl"
@@ -103,8 +119,9 @@ def test_record_hashes_are_the_spaces_canonical_hashes(tfrecord):
     for module_hash, entry in _official().items():
         cell = space.from_spec(entry["module_adjacency"], entry["module_operations"])
         assert bench.key(cell) == module_hash
-        spec = json.dumps({"adjacency": entry["module_adjacency"],
-                           "operations": entry["module_operations"]})
+        spec = json.dumps(
+            {"adjacency": entry["module_adjacency"], "operations": entry["module_operations"]}
+        )
         assert bench.query(spec).key == module_hash
     ledger = Ledger(bench)
     first = next(iter(_official()))
@@ -159,8 +176,9 @@ def test_missing_default_file_names_every_option(tmp_path, monkeypatch):
     assert "storage.googleapis.com" in message
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(payload=st.binary(max_size=300), json_like=st.booleans())
 def test_fuzzed_record_contents_fail_only_with_named_errors(tmp_path, payload, json_like):
     if json_like:  # a well-framed record whose JSON content is broken
@@ -171,15 +189,15 @@ def test_fuzzed_record_contents_fail_only_with_named_errors(tmp_path, payload, j
         parse_tfrecord(path)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cut=st.integers(0, 2000), flips=st.lists(
-    st.tuples(st.integers(0, 1999), st.integers(1, 255)), max_size=3))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cut=st.integers(0, 2000),
+    flips=st.lists(st.tuples(st.integers(0, 1999), st.integers(1, 255)), max_size=3),
+)
 def test_fuzzed_file_bytes_fail_only_with_named_errors(tmp_path, cut, flips):
-    good = b"".join(
-        encode_record(p)
-        for p in list(_payloads(_official()))[:4]
-    )
+    good = b"".join(encode_record(p) for p in list(_payloads(_official()))[:4])
     data = bytearray(good[:cut])
     for position, xor in flips:
         if position < len(data):

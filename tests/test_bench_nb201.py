@@ -14,14 +14,17 @@ from selfnas.benchmarks.nb201 import NB201Tables, parse_table
 from selfnas.errors import BudgetExhausted, DataCorrupt, DataNotFound, InvalidOption
 from selfnas.spaces import get_space
 
-BEST = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
-        "|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+BEST = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
+    "|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+)
 
 
 @pytest.fixture(scope="module")
 def joined():
-    return NB201Tables([shared_file("nb201/nb201_200ep_cifar10.csv"),
-                        shared_file("nb201/nb201_12ep.csv")])
+    return NB201Tables(
+        [shared_file("nb201/nb201_200ep_cifar10.csv"), shared_file("nb201/nb201_12ep.csv")]
+    )
 
 
 def test_optimum_of_200_epoch_cifar10_table():
@@ -110,10 +113,13 @@ def test_bad_tables_raise_named_errors(tmp_path):
         parse_table(_csv(tmp_path, ""))
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cut=st.integers(0, 400), flips=st.lists(st.tuples(st.integers(0, 399), st.integers(0, 255)),
-                                               max_size=4))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cut=st.integers(0, 400),
+    flips=st.lists(st.tuples(st.integers(0, 399), st.integers(0, 255)), max_size=4),
+)
 def test_fuzzed_tables_fail_only_with_named_errors(tmp_path, cut, flips):
     good = "arch,acc,lat\n" + "".join(
         f"{get_space('nb201').format(c)},{i}.5,{i}\n"

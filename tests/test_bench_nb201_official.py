@@ -15,31 +15,48 @@ from selfnas.benchmarks.nb201_official import NB201Official
 from selfnas.errors import DataCorrupt, DataNotFound
 from selfnas.spaces import get_space
 
-SETS = {"cifar10-valid": ("x-valid", "ori-test"), "cifar10": ("ori-test",),
-        "cifar100": ("x-valid", "x-test", "ori-test"),
-        "ImageNet16-120": ("x-valid", "x-test", "ori-test")}
+SETS = {
+    "cifar10-valid": ("x-valid", "ori-test"),
+    "cifar10": ("ori-test",),
+    "cifar100": ("x-valid", "x-test", "ori-test"),
+    "ImageNet16-120": ("x-valid", "x-test", "ori-test"),
+}
 
 
 def _result(rng, dataset, seed, epochs):
     """A ResultsCount state dict (fields as the APIs' `ResultsCount.__dict__`)."""
     accs = {f"{s}@{e}": float(rng.uniform(10, 95)) for s in SETS[dataset] for e in range(epochs)}
     return {
-        "name": dataset, "net_state_dict": None, "seed": seed, "epochs": epochs,
+        "name": dataset,
+        "net_state_dict": None,
+        "seed": seed,
+        "epochs": epochs,
         "train_acc1es": {e: float(rng.uniform(10, 99)) for e in range(epochs)},
-        "train_acc5es": None, "train_losses": {e: 1.0 for e in range(epochs)},
+        "train_acc5es": None,
+        "train_losses": {e: 1.0 for e in range(epochs)},
         "train_times": OrderedDict((e, float(rng.uniform(5, 20))) for e in range(epochs)),
-        "arch_config": {"arch_str": "x"}, "params": 0.5, "flop": 80.0,
-        "latency": [0.01, 0.02], "eval_names": list(SETS[dataset]),
-        "eval_acc1es": accs, "eval_times": {k: 1.0 for k in accs},
+        "arch_config": {"arch_str": "x"},
+        "params": 0.5,
+        "flop": 80.0,
+        "latency": [0.01, 0.02],
+        "eval_names": list(SETS[dataset]),
+        "eval_acc1es": accs,
+        "eval_times": {k: 1.0 for k in accs},
         "eval_losses": {k: 1.0 for k in accs},
     }
 
 
 def _arch_results(rng, index, arch, epochs):
-    seeds = {"cifar10-valid": [777, 888], "cifar10": [777], "cifar100": [777, 888, 999],
-             "ImageNet16-120": [777]}
+    seeds = {
+        "cifar10-valid": [777, 888],
+        "cifar10": [777],
+        "cifar100": [777, 888, 999],
+        "ImageNet16-120": [777],
+    }
     return {
-        "arch_index": index, "arch_str": arch, "clear_net_done": True,
+        "arch_index": index,
+        "arch_str": arch,
+        "clear_net_done": True,
         "dataset_seed": seeds,
         "all_results": {(d, s): _result(rng, d, s, epochs) for d, ss in seeds.items() for s in ss},
     }
@@ -50,8 +67,10 @@ def archive():
     rng = np.random.default_rng(0)
     space = get_space("nb201")
     meta = [space.format(a) for a in space.sample(5, np.random.default_rng(3))]
-    infos = {i: {"less": _arch_results(rng, i, meta[i], 12),
-                 "full": _arch_results(rng, i, meta[i], 200)} for i in range(4)}
+    infos = {
+        i: {"less": _arch_results(rng, i, meta[i], 12), "full": _arch_results(rng, i, meta[i], 200)}
+        for i in range(4)
+    }
     return meta, infos
 
 
@@ -71,11 +90,11 @@ def _check(bench, meta, infos):
             assert rec["val_accuracy"] == pytest.approx(_expected(state, "cifar100", "x-valid"))
             assert rec["test_accuracy"] == pytest.approx(_expected(state, "cifar100", "x-test"))
             rec10 = bench.query(meta[index], "cifar10", fidelity=epochs)
-            assert rec10["test_accuracy"] == pytest.approx(
-                _expected(state, "cifar10", "ori-test"))
+            assert rec10["test_accuracy"] == pytest.approx(_expected(state, "cifar10", "ori-test"))
             # cifar10 has no validation split: the APIs use cifar10-valid's x-valid
             assert rec10["val_accuracy"] == pytest.approx(
-                _expected(state, "cifar10-valid", "x-valid"))
+                _expected(state, "cifar10-valid", "x-valid")
+            )
             run = state["all_results"][("cifar10", 777)]
             total = sum(run["train_times"].values())
             assert rec10.seconds == pytest.approx(total)
@@ -86,8 +105,15 @@ def _check(bench, meta, infos):
 def test_pth_layout(tmp_path, archive):
     meta, infos = archive
     path = tmp_path / "NAS-Bench-201-v1_1-096897.pth"
-    torch.save({"meta_archs": meta, "arch2infos": infos, "evaluated_indexes": [0, 1, 2, 3],
-                "total_archs": len(meta)}, path)
+    torch.save(
+        {
+            "meta_archs": meta,
+            "arch2infos": infos,
+            "evaluated_indexes": [0, 1, 2, 3],
+            "total_archs": len(meta),
+        },
+        path,
+    )
     _check(NB201Official(path), meta, infos)
     _check(get_benchmark("nb201", path=path), meta, infos)  # cached reload
 

@@ -31,11 +31,19 @@ def test_encoding_follows_the_documented_edge_layout(surrogate):
     codes = json.loads(shared_file("nb301/yahpo_nb301_encoding.json").read_text())
     x = encode([DARTS_V2], surrogate.encoding)[0]
     named = dict(zip(INPUT_NAMES, x.tolist(), strict=True))
-    normal = {f"{PREFIX}edge_normal_{i}": op for i, op in {
-        0: "sep_conv_3x3", 1: "sep_conv_3x3",            # node 2: inputs 0, 1
-        2: "sep_conv_3x3", 3: "sep_conv_3x3",            # node 3: edges 2..4
-        5: "skip_connect", 6: "sep_conv_3x3",            # node 4: edges 5..8
-        9: "skip_connect", 11: "dil_conv_3x3"}.items()}  # node 5: edges 9..13
+    normal = {
+        f"{PREFIX}edge_normal_{i}": op
+        for i, op in {
+            0: "sep_conv_3x3",
+            1: "sep_conv_3x3",  # node 2: inputs 0, 1
+            2: "sep_conv_3x3",
+            3: "sep_conv_3x3",  # node 3: edges 2..4
+            5: "skip_connect",
+            6: "sep_conv_3x3",  # node 4: edges 5..8
+            9: "skip_connect",
+            11: "dil_conv_3x3",
+        }.items()
+    }  # node 5: edges 9..13
     for name in INPUT_NAMES:
         if "edge_normal" in name:
             assert named[name] == codes[name][normal.get(name, "#na#")], name
@@ -46,8 +54,15 @@ def test_encoding_follows_the_documented_edge_layout(surrogate):
 
 def test_batches_equal_single_queries_and_fidelity_matters(surrogate):
     rng = np.random.default_rng(0)
-    ops = ["max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
-           "dil_conv_3x3", "dil_conv_5x5"]
+    ops = [
+        "max_pool_3x3",
+        "avg_pool_3x3",
+        "skip_connect",
+        "sep_conv_3x3",
+        "sep_conv_5x5",
+        "dil_conv_3x3",
+        "dil_conv_5x5",
+    ]
 
     def cell():
         pairs = []
@@ -79,7 +94,8 @@ def test_options_and_files_fail_clearly(surrogate, tmp_path):
     broken = tmp_path / "yahpo_nb301_surrogate.onnx"
     broken.write_bytes(shared_file("nb301/yahpo_nb301_surrogate.onnx").read_bytes()[:5000])
     (tmp_path / "yahpo_nb301_encoding.json").write_bytes(
-        shared_file("nb301/yahpo_nb301_encoding.json").read_bytes())
+        shared_file("nb301/yahpo_nb301_encoding.json").read_bytes()
+    )
     with pytest.raises(DataCorrupt, match=r"yahpo_nb301_surrogate\.onnx"):
         NB301Surrogate(model=broken)
     with pytest.raises(DataNotFound, match=r"nb_models_1\.0|figshare"):

@@ -78,9 +78,7 @@ def test_cache_beside_writable_source_and_rebuilt_when_source_changes(tmp_path):
     assert len(load_cached(source, "test", build)) == 2 and len(calls) == 2
 
 
-def test_read_only_source_folder_uses_cache_dir_and_corrupt_cache_is_rebuilt(
-    tmp_path, monkeypatch
-):
+def test_read_only_source_folder_uses_cache_dir_and_corrupt_cache_is_rebuilt(tmp_path, monkeypatch):
     folder = tmp_path / "ro"
     folder.mkdir()
     source = folder / "t.csv"

@@ -19,8 +19,9 @@ def test_crc32c_reference_vectors():
 
 def test_vectorised_crc_equals_scalar():
     rng = np.random.default_rng(0)
-    buffers = [rng.integers(0, 256, int(n), dtype=np.uint8).tobytes()
-               for n in rng.integers(0, 300, 200)]
+    buffers = [
+        rng.integers(0, 256, int(n), dtype=np.uint8).tobytes() for n in rng.integers(0, 300, 200)
+    ]
     data = b"".join(buffers)
     starts = np.cumsum([0] + [len(b) for b in buffers[:-1]])
     lengths = np.array([len(b) for b in buffers])

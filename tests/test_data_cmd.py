@@ -50,8 +50,14 @@ def test_check_reports_a_truncated_file(tmp_path, capsys, monkeypatch):
 
 
 def test_require_and_verify_messages(tmp_path):
-    entry = DataFile("demo", "x/demo.bin", "a demo file", "Get it from example.org.",
-                     size_bytes=3, sha256="0" * 64)
+    entry = DataFile(
+        "demo",
+        "x/demo.bin",
+        "a demo file",
+        "Get it from example.org.",
+        size_bytes=3,
+        sha256="0" * 64,
+    )
     with pytest.raises(DataNotFound, match=r"demo.*x/demo.bin.*example.org"):
         entry.require(tmp_path / "x" / "demo.bin")
     path = tmp_path / "demo.bin"

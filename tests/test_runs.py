@@ -8,8 +8,11 @@ import pytest
 from selfnas.errors import DataCorrupt, ResumeMismatch
 from selfnas.runs import RunDir
 
-CONFIG = {"problem": {"benchmark": "nb201"}, "budget": {"queries": 10},
-          "strategies": {"re": {"population": 50}}}
+CONFIG = {
+    "problem": {"benchmark": "nb201"},
+    "budget": {"queries": 10},
+    "strategies": {"re": {"population": 50}},
+}
 
 
 def test_config_is_recorded_then_checked(tmp_path):

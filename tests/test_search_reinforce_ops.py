@@ -30,9 +30,7 @@ def _final_regret(problem, name, seed, budget, options=None):
 
 def test_never_requeries_spends_its_budget_and_beats_random(problem):
     # a higher learning rate than NATS-Bench's 0.01, so 120 queries are enough to learn
-    ours = np.array([
-        _final_regret(problem, "reinforce", s, 120, {"lr": 0.05}) for s in range(16)
-    ])
+    ours = np.array([_final_regret(problem, "reinforce", s, 120, {"lr": 0.05}) for s in range(16)])
     random = np.array([_final_regret(problem, "random", s, 120) for s in range(16)])
     assert ours.mean() < random.mean()
     assert stats.mannwhitneyu(ours, random, alternative="less").pvalue < 0.05

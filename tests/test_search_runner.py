@@ -209,14 +209,30 @@ def test_search_and_compare_commands(spec, tmp_path, capsys):
     from selfnas.cli import main
 
     table = spec.benchmark_options["tables"][0]
-    common = ["--benchmark", "nb201", "--table", table, "--metric", "cifar10_test",
-              "--budget", "30", "--workers", "1"]
+    common = [
+        "--benchmark",
+        "nb201",
+        "--table",
+        table,
+        "--metric",
+        "cifar10_test",
+        "--budget",
+        "30",
+        "--workers",
+        "1",
+    ]
     out = tmp_path / "ls"
-    assert main(["search", *common, "--strategy", "ls", "--seeds", "3", "--out", str(out),
-                 "--json"]) == 0
+    assert (
+        main(["search", *common, "--strategy", "ls", "--seeds", "3", "--out", str(out), "--json"])
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
-    for key in ("median_queries_to_optimum", "found_optimum_fraction", "mean_test_regret",
-                "std_test_regret"):
+    for key in (
+        "median_queries_to_optimum",
+        "found_optimum_fraction",
+        "mean_test_regret",
+        "std_test_regret",
+    ):
         assert key in summary
     assert summary["seeds"] == 3
     assert summary["median_queries_to_optimum"] is None  # 30 queries rarely find it
@@ -224,9 +240,28 @@ def test_search_and_compare_commands(spec, tmp_path, capsys):
     assert len(frame) == 90 and set(frame["seed"]) == {0, 1, 2}
 
     cmp_dir = tmp_path / "cmp"
-    assert main(["compare", *common, "--strategies", "random,re", "--seeds", "4",
-                 "--seeds-for", "re=2", "--option", "re.population=5", "--option",
-                 "re.sample=2", "--out", str(cmp_dir), "--json"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                *common,
+                "--strategies",
+                "random,re",
+                "--seeds",
+                "4",
+                "--seeds-for",
+                "re=2",
+                "--option",
+                "re.population=5",
+                "--option",
+                "re.sample=2",
+                "--out",
+                str(cmp_dir),
+                "--json",
+            ]
+        )
+        == 0
+    )
     both = json.loads(capsys.readouterr().out)
     assert both["random"]["seeds"] == 4 and both["re"]["seeds"] == 2
     text = (cmp_dir / "comparison.md").read_text()
@@ -235,5 +270,20 @@ def test_search_and_compare_commands(spec, tmp_path, capsys):
     assert (cmp_dir / "regret.png").stat().st_size > 1000
     curves = pd.read_csv(cmp_dir / "curves.csv")
     assert set(curves["strategy"]) == {"random", "re"} and curves["queries"].max() == 30
-    assert main(["compare", *common, "--strategies", "random", "--seeds", "2",
-                 "--seeds-for", "ls=1", "--out", str(tmp_path / "bad")]) == 2
+    assert (
+        main(
+            [
+                "compare",
+                *common,
+                "--strategies",
+                "random",
+                "--seeds",
+                "2",
+                "--seeds-for",
+                "ls=1",
+                "--out",
+                str(tmp_path / "bad"),
+            ]
+        )
+        == 2
+    )

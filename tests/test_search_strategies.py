@@ -42,9 +42,11 @@ def problem(tmp_path_factory):
     rng = np.random.default_rng(0)
     order = rng.permutation(len(archs))  # the file's row order need not be the space's
     np.savez(path, hashes=hashes[order], embeddings=onehot[order])
-    return build_problem(ProblemSpec(
-        "nb201", "nb201", {"tables": [str(table)]}, metric="cifar10_test", embedding=str(path)
-    ))
+    return build_problem(
+        ProblemSpec(
+            "nb201", "nb201", {"tables": [str(table)]}, metric="cifar10_test", embedding=str(path)
+        )
+    )
 
 
 def _run(problem, name, seed, budget, run_dir=None, options=None):
@@ -98,10 +100,12 @@ _RANDOM: dict[tuple[int, int], np.ndarray] = {}
 
 
 def _final_regrets(problem, name, seeds, budget, options=None):
-    return np.array([
-        _run(problem, name, seed, budget, options=options).run()["regret"].iloc[-1]
-        for seed in range(seeds)
-    ])
+    return np.array(
+        [
+            _run(problem, name, seed, budget, options=options).run()["regret"].iloc[-1]
+            for seed in range(seeds)
+        ]
+    )
 
 
 @pytest.mark.parametrize(("name", "seeds", "budget"), BEATS)

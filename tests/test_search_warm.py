@@ -48,9 +48,10 @@ def test_the_first_archs_are_the_pools_best(tmp_path, capsys, table, proxy_file,
         ws = load_warm_start(f"{proxy_file}:oracle", get_space("nb201"), 5, 200)
         expected = [get_space("nb201").format(a) for a in ws.first(rng)]
         assert list(rows.sort_values("step")["arch"][:5]) == expected
-    assert started.groupby("seed")["value"].head(5).mean() > plain.groupby("seed")[
-        "value"
-    ].head(5).mean()
+    assert (
+        started.groupby("seed")["value"].head(5).mean()
+        > plain.groupby("seed")["value"].head(5).mean()
+    )
 
 
 def test_a_bad_warm_start_is_a_clear_error(tmp_path, capsys, table, proxy_file):

@@ -106,15 +106,41 @@ def test_every_run_command_offers_tensorboard_and_exports_its_run(tmp_path, monk
 
     parser = build_parser()
     leaves = {leaf.prog.removeprefix("selfnas "): leaf for leaf in _leaf_parsers(parser)}
-    for command in ("pretrain", "search", "compare", "oneshot search", "oneshot finetune",
-                    "predict-grid", "demo", "reproduce"):
+    for command in (
+        "pretrain",
+        "search",
+        "compare",
+        "oneshot search",
+        "oneshot finetune",
+        "predict-grid",
+        "demo",
+        "reproduce",
+    ):
         assert "--tensorboard" in leaves[command]._option_string_actions, command
     monkeypatch.delenv(tracking.ENV, raising=False)
-    status = main([
-        "search", "--benchmark", "nbgraph", "--dataset", "cora", "--metric", "val_accuracy",
-        "--strategy", "re", "--budget", "12", "--seeds", "2", "--workers", "1",
-        "--out", str(tmp_path / "run"), "--tensorboard", str(tmp_path / "tb"),
-    ])
+    status = main(
+        [
+            "search",
+            "--benchmark",
+            "nbgraph",
+            "--dataset",
+            "cora",
+            "--metric",
+            "val_accuracy",
+            "--strategy",
+            "re",
+            "--budget",
+            "12",
+            "--seeds",
+            "2",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+            "--tensorboard",
+            str(tmp_path / "tb"),
+        ]
+    )
     assert status == 0
     scalars = tracking.read_scalars(tmp_path / "tb")
     assert scalars["search/regret"] and all(len(p) == 2 * 12 for p in scalars.values())

@@ -237,9 +237,10 @@ def run_demo(args: argparse.Namespace) -> int:
     from selfnas.search.problem import build_problem
     from selfnas.search.summary import markdown_table
 
-    if min(args.seeds, args.budget, args.epochs, args.train_epochs) < 1 or min(
-        args.pretrain_archs, args.train_budget
-    ) < 0:
+    if (
+        min(args.seeds, args.budget, args.epochs, args.train_epochs) < 1
+        or min(args.pretrain_archs, args.train_budget) < 0
+    ):
         raise InvalidOption(
             "--seeds, --budget, --epochs and --train-epochs must be >= 1, "
             "--pretrain-archs and --train-budget >= 0"
@@ -387,8 +388,13 @@ def run_demo(args: argparse.Namespace) -> int:
             "(chosen on validation)",
             ["strategy", "best arch", "val. acc. (%)", "test acc. (%)", "params"],
             [
-                [LABELS.get(name, name), b["arch"], f"{b['val_accuracy']:.1f}",
-                 f"{b['test_accuracy']:.1f}", f"{b['params']:,}"]
+                [
+                    LABELS.get(name, name),
+                    b["arch"],
+                    f"{b['val_accuracy']:.1f}",
+                    f"{b['test_accuracy']:.1f}",
+                    f"{b['params']:,}",
+                ]
                 for name, b in real["best"].items()
             ],
         )
@@ -434,5 +440,10 @@ def real_search(out: Path, budget: int, epochs: int, workers: int | None) -> dic
             "params": int(trial.metrics.get("params", 0)),
             "queries_to_best": int(top["step"]),
         }
-    return {"budget": budget, "epochs": epochs, "best": best, "plot": str(png),
-            "trials": str(trials)}
+    return {
+        "budget": budget,
+        "epochs": epochs,
+        "best": best,
+        "plot": str(png),
+        "trials": str(trials),
+    }

@@ -287,8 +287,12 @@ def _run(
     workers = args.workers or default_workers()
     write_json(
         out / "timing.json",
-        {"wall_seconds": wall, "workers": workers, "loadavg_1min": load, "note":
-         "this invocation only; seeds finished by earlier invocations are reused"},
+        {
+            "wall_seconds": wall,
+            "workers": workers,
+            "loadavg_1min": load,
+            "note": "this invocation only; seeds finished by earlier invocations are reused",
+        },
     )
     command = "selfnas " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     table = markdown_table(summary)

@@ -81,15 +81,11 @@ class VGAE(Objective):
         vertices = space_num_vertices(space)
         # a learned logit offset per vertex pair: edges the node form fixes (DARTS's
         # cross-cell block, NB201's whole adjacency) need not be carried by the latents
-        self.edge_bias = (
-            nn.Parameter(torch.zeros(vertices, vertices)) if edge_bias else None
-        )
+        self.edge_bias = nn.Parameter(torch.zeros(vertices, vertices)) if edge_bias else None
         # a learned op-logit offset per vertex: ops a position always or never holds
         # (the input at vertex 0; NB201's and DARTS's fixed input/output slots) need not
         # be carried by the latents either, so samples between cells keep legal ops there
-        self.op_bias = (
-            nn.Parameter(torch.zeros(vertices, self.num_ops + 1)) if op_bias else None
-        )
+        self.op_bias = nn.Parameter(torch.zeros(vertices, self.num_ops + 1)) if op_bias else None
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Runs saved before the per-vertex op offset existed load without it, and then

@@ -89,8 +89,10 @@ class NAOSearch(DiscreteStrategy):
     def __init__(self, ctx, rng, options: NAOOptions) -> None:
         o = options
         if min(o.init, o.per_epoch, o.seeds, o.max_steps, o.train_epochs, o.batch_size) < 1:
-            raise InvalidOption("nao options init, per_epoch, seeds, max_steps, "
-                                "train_epochs and batch_size must be >= 1")
+            raise InvalidOption(
+                "nao options init, per_epoch, seeds, max_steps, "
+                "train_epochs and batch_size must be >= 1"
+            )
         if not 0.0 <= o.lam <= 1.0:
             raise InvalidOption(f"nao needs 0 <= lam <= 1, got {o.lam}")
         self.pool: list[tuple[Arch, float]] = []

@@ -51,8 +51,9 @@ class PredictorEvolution(DiscreteStrategy):
     def __init__(self, ctx, rng, options: PredictorEAOptions) -> None:
         o = options
         if min(o.init, o.k, o.parents, o.candidates, o.max_edits, o.epochs) < 1 or o.init < 2:
-            raise InvalidOption("gates-ea needs init >= 2 and k, parents, candidates, "
-                                "max_edits, epochs >= 1")
+            raise InvalidOption(
+                "gates-ea needs init >= 2 and k, parents, candidates, max_edits, epochs >= 1"
+            )
         super().__init__(ctx, rng, options)
         self.pool: list[tuple[Arch, float]] = []
 
@@ -109,6 +110,5 @@ class PredictorEvolution(DiscreteStrategy):
         archs = [a for a, _ in self.pool]
         y = np.array([v for _, v in self.pool], dtype=np.float64)
         config = TrainConfig(loss=o.loss, epochs=o.epochs, lr=o.lr, batch_size=512)
-        train(predictor, make_inputs(predictor.encoder, self.ctx.space, archs), y, config,
-              self.rng)
+        train(predictor, make_inputs(predictor.encoder, self.ctx.space, archs), y, config, self.rng)
         return score(predictor, make_inputs(predictor.encoder, self.ctx.space, candidates))

@@ -361,9 +361,7 @@ def _run_ray(spec, strategies, todo, budget, out, address, cpus, bar, job) -> No
     ray = import_ray()
     connect_ray(address)
     remote = ray.remote(_run_task).options(num_cpus=cpus, max_retries=0)
-    pending = {
-        remote.remote(spec, t, strategies[t.strategy], budget, out): t for t in todo
-    }
+    pending = {remote.remote(spec, t, strategies[t.strategy], budget, out): t for t in todo}
     try:
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)

@@ -56,9 +56,7 @@ def _load(path: str, proxy: str, space_name: str) -> tuple[tuple[Any, ...], np.n
     return archs, sign * values[keep]
 
 
-def load_warm_start(
-    spec: str, space: SearchSpace, size: int = 10, pool: int = 1000
-) -> WarmStart:
+def load_warm_start(spec: str, space: SearchSpace, size: int = 10, pool: int = 1000) -> WarmStart:
     """`spec` = `FILE:PROXY` (a `selfnas zc` output and one of its proxy columns)."""
     path, sep, proxy = spec.rpartition(":")
     if not sep or not path or not proxy:

@@ -102,9 +102,7 @@ def optimize(
         from selfnas.runs import RunDir
 
         run_dir = RunDir(root) if out is not None else None
-        run = SeedRun(
-            problem, strategy, dict(options or {}), seed, Budget(budget), run_dir=run_dir
-        )
+        run = SeedRun(problem, strategy, dict(options or {}), seed, Budget(budget), run_dir=run_dir)
         frame = run.run()
         return _result(frame, space_obj, metric, pool.store)
     finally:

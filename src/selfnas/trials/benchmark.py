@@ -62,9 +62,7 @@ class TrialBenchmark(Benchmark):
 
     def record(self, trial: Trial) -> Record:
         if trial.status == FAILED:
-            worst = {
-                m: (0.0 if higher_is_better(m) else math.inf) for m in self.metrics()
-            }
+            worst = {m: (0.0 if higher_is_better(m) else math.inf) for m in self.metrics()}
             return Record(trial.arch_key, {**worst, "failed": 1.0}, trial.seconds or 0.0)
         return Record(trial.arch_key, {**trial.metrics, "failed": 0.0}, trial.seconds)
 
