@@ -61,13 +61,17 @@ def measure(kind: str, cells: int, channels: int, batch: int, steps: int, thread
             recompute, base = count, kind.removesuffix(suffix)
     import torch
 
+    from selfnas.oneshot.config import DataConfig, RuntimeConfig, SearchConfig, SupernetConfig
     from selfnas.oneshot.data import load_dataset
     from selfnas.oneshot.distributed import current
-    from selfnas.oneshot.search import SearchConfig, SearchState, Stepper, build_objective
+    from selfnas.oneshot.network import to_channels_last
+    from selfnas.oneshot.search import SearchState, Stepper, build_objective
 
     torch.set_num_threads(threads)
     config = SearchConfig(
-        cells=cells, channels=channels, batch_size=batch, device="cpu", checkpoint_cells=recompute
+        data=DataConfig(batch_size=batch),
+        supernet=SupernetConfig(cells=cells, channels=channels, checkpoint_cells=recompute),
+        runtime=RuntimeConfig(device="cpu"),
     )
     data = load_dataset("mnist5k")
     device = torch.device("cpu")
@@ -79,7 +83,7 @@ def measure(kind: str, cells: int, channels: int, batch: int, steps: int, thread
     if base in ("fixed", "derived"):
         state.model.fix_all()
     if base == "derived":
-        network = state.model.to_network().to(memory_format=torch.channels_last)
+        network = to_channels_last(state.model.to_network())
         opt = torch.optim.SGD(network.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
 
         def step() -> None:

@@ -23,12 +23,19 @@ import platform
 import resource
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from selfnas.atomic import write_json
+from selfnas.oneshot.config import (
+    DataConfig,
+    LossConfig,
+    RuntimeConfig,
+    ScheduleConfig,
+    SearchConfig,
+    SupernetConfig,
+)
 from selfnas.oneshot.finetune import FinetuneConfig, finetune
-from selfnas.oneshot.search import SearchConfig, run_search
+from selfnas.oneshot.search import run_search
 
 
 def _accuracy(entry: dict, init: str, fraction: float) -> float | None:
@@ -114,23 +121,21 @@ def main() -> None:
     objectives = ["simclr", "supervised"] if args.sl else ["simclr"]
     for objective in objectives:
         config = SearchConfig(
-            dataset="mnist5k",
-            cells=args.cells,
-            channels=args.channels,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            images_per_epoch=args.images_per_epoch,
-            objective=objective,
-            prune="fpp",
-            skip_dropout=0.2,
+            data=DataConfig(
+                dataset="mnist5k",
+                batch_size=args.batch_size,
+                images_per_epoch=args.images_per_epoch,
+            ),
+            supernet=SupernetConfig(cells=args.cells, channels=args.channels),
+            loss=LossConfig(objective=objective),
+            schedule=ScheduleConfig(epochs=args.epochs, prune="fpp", skip_dropout=0.2),
+            runtime=RuntimeConfig(device="cpu", threads=1),
             seed=args.seed,
-            device="cpu",
-            threads=1,
         )
         started, cpu_started = time.perf_counter(), time.process_time()
         result = run_search(config, out / objective)
         entry = {
-            "search_config": asdict(config),
+            "search_config": config.to_dict(),
             "search_seconds": result.seconds,
             "search_load_avg_after": os.getloadavg()[0],
             "genotypes": result.genotypes,

@@ -16,15 +16,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from selfnas.benchmarks.base import Benchmark, Ledger, Record, TableBenchmark
 from selfnas.errors import InvalidOption
+from selfnas.registry import Registry
 
-BENCHMARKS = ("nb101", "nb201", "nb301", "nbgraph", "train")
+#: benchmark name -> factory(**options) -> Benchmark; imported lazily
+BENCHMARKS: Registry[Callable[..., Benchmark]] = Registry(
+    "benchmark",
+    {
+        "nb101": ("selfnas.benchmarks.nb101:NB101Benchmark", "NAS-Bench-101 table"),
+        "nb201": ("selfnas.benchmarks:nb201_benchmark", "NAS-Bench-201 tables"),
+        "nb301": ("selfnas.benchmarks:nb301_benchmark", "NAS-Bench-301 surrogate"),
+        "nbgraph": ("selfnas.benchmarks.nbgraph:NBGraphBenchmark", "NAS-Bench-Graph table"),
+        "train": ("selfnas.trials.factory:training_benchmark", "train each queried arch"),
+    },
+    ignore_case=True,
+)
 
 
-def _nb201(tables: Any = None, path: Any = None) -> Benchmark:
+def nb201_benchmark(tables: Any = None, path: Any = None) -> Benchmark:
+    """NB201 from `tables`, an official file `path`, or whatever the data directory holds."""
     from selfnas.benchmarks import sources
     from selfnas.benchmarks.nb201 import NB201Tables
     from selfnas.benchmarks.nb201_official import NB201Official
@@ -48,36 +62,34 @@ def _nb201(tables: Any = None, path: Any = None) -> Benchmark:
     raise AssertionError("unreachable")
 
 
+def nb301_benchmark(**options: Any) -> Benchmark:
+    """NB301's official models with `official_dir=`, else the YAHPO ONNX surrogate."""
+    from selfnas.benchmarks.nb301 import NB301Official, NB301Surrogate
+
+    if "official_dir" in options:
+        return NB301Official(options.pop("official_dir"), **options)
+    return NB301Surrogate(**options)
+
+
 def get_benchmark(name: str, **options: Any) -> Benchmark:
     """The oracle called `name` (see the module doc for each one's options)."""
-    key = name.lower()
+    factory = BENCHMARKS.get(name)
     options = {k: v for k, v in options.items() if v is not None}
     try:
-        if key == "nb101":
-            from selfnas.benchmarks.nb101 import NB101Benchmark
-
-            return NB101Benchmark(**options)
-        if key == "nb201":
-            return _nb201(**options)
-        if key == "nb301":
-            from selfnas.benchmarks.nb301 import NB301Official, NB301Surrogate
-
-            if "official_dir" in options:
-                return NB301Official(options.pop("official_dir"), **options)
-            return NB301Surrogate(**options)
-        if key == "nbgraph":
-            from selfnas.benchmarks.nbgraph import NBGraphBenchmark
-
-            return NBGraphBenchmark(**options)
-        if key == "train":
-            from selfnas.trials.factory import training_benchmark
-
-            return training_benchmark(**options)
+        return factory(**options)
     except TypeError as exc:
         if "argument" not in str(exc):
             raise
-        raise InvalidOption(f"{key}: unsupported option ({exc})") from None
-    raise InvalidOption(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}")
+        raise InvalidOption(f"{name.lower()}: unsupported option ({exc})") from None
 
 
-__all__ = ["BENCHMARKS", "Benchmark", "Ledger", "Record", "TableBenchmark", "get_benchmark"]
+__all__ = [
+    "BENCHMARKS",
+    "Benchmark",
+    "Ledger",
+    "Record",
+    "TableBenchmark",
+    "get_benchmark",
+    "nb201_benchmark",
+    "nb301_benchmark",
+]

@@ -33,7 +33,7 @@ import pickle
 import re
 from collections.abc import Hashable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,10 @@ from selfnas.benchmarks.columnar import load_cached
 from selfnas.benchmarks.table import MetricTable
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidArchitecture, InvalidOption
 from selfnas.progress import track
+from selfnas.spaces.base import SearchSpace
+
+if TYPE_CHECKING:
+    from selfnas.spaces.nb101 import NB101Space
 
 METRICS = ("val_accuracy", "test_accuracy", "train_seconds", "params")
 _HASH = re.compile(r"^[0-9a-f]{32}$")
@@ -257,7 +261,7 @@ def parse_results_json(path: Path, data: list) -> pd.DataFrame:
     repeat, as NASLib's NB101 lists have) gets the mean of its entries and a `repeats` count."""
     from selfnas.spaces import get_space
 
-    space = get_space("nb101")
+    space = cast("NB101Space", get_space("nb101"))
     rows: dict[str, dict[str, Any]] = {}
     for number, item in enumerate(data):
         where = f"{path}: item {number}"
@@ -349,15 +353,19 @@ class NB101Benchmark(TableBenchmark):
         self.path = source
         self.cells = load_cached(source, "nb101", lambda: parse_source(source))
         self._tables: dict[int, MetricTable] = {}
-        self._space = None
+        self._space: SearchSpace | None = None
 
     @property
-    def space(self):  # type: ignore[override]
+    def space(self) -> SearchSpace:
         if self._space is None:
             from selfnas.spaces import get_space
 
             self._space = get_space("nb101")
         return self._space
+
+    @space.setter
+    def space(self, space: SearchSpace) -> None:
+        self._space = space
 
     @property
     def datasets(self) -> tuple[str, ...]:
@@ -369,6 +377,7 @@ class NB101Benchmark(TableBenchmark):
     def table(self, dataset: str | None = None, fidelity: int | None = None) -> MetricTable:
         self.default_dataset(dataset)
         epochs = self.default_fidelity(fidelity)
+        assert epochs is not None, "nb101 lists the epochs of its cells"
         if epochs not in self._tables:
             frame = self.cells[self.cells["epochs"] == epochs]
             numeric = [
@@ -394,5 +403,5 @@ class NB101Benchmark(TableBenchmark):
             ops = arch.get("operations", arch.get("module_operations", arch.get("ops")))
             if matrix is None or ops is None:
                 raise InvalidArchitecture("an NB101 spec needs adjacency and operations")
-            arch = self.space.from_spec(matrix, ops)
+            arch = cast("NB101Space", self.space).from_spec(matrix, ops)
         return self.space.hash(arch)

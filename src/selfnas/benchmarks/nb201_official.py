@@ -227,7 +227,8 @@ class NB201Official(TableBenchmark):
 
     def table(self, dataset: str | None = None, fidelity: int | None = None) -> MetricTable:
         dataset = self.default_dataset(dataset)
-        epochs = int(self.default_fidelity(fidelity))
+        epochs = self.default_fidelity(fidelity)
+        assert epochs is not None, "nb201 lists the epochs of its columns"
         key = (dataset, epochs)
         if key not in self._tables:
             prefix = f"{epochs}:{dataset}:"

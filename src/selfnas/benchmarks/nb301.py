@@ -24,6 +24,7 @@ import json
 import os
 from collections.abc import Hashable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from selfnas.benchmarks.base import Benchmark, Record
 from selfnas.benchmarks.onnx_batch import batchable
 from selfnas.benchmarks.sources import file as catalogue_file
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidArchitecture, InvalidOption
+from selfnas.spaces.base import SearchSpace
 from selfnas.spaces.darts_genotype import Genotype, format_genotype, parse_genotype
 
 PREFIX = "NetworkSelectorDatasetInfo_COLON_darts_COLON_"
@@ -130,6 +132,7 @@ class _SurrogateBase(Benchmark):
     def predict(self, archs: Sequence[Hashable], fidelity: int | None = None) -> np.ndarray:
         """[N, 2]: predicted validation accuracy (%) and runtime (s) at `fidelity` epochs."""
         epoch = self.default_fidelity(fidelity)
+        assert epoch is not None, "surrogates list their epochs"
         genotypes = [as_genotype(a) for a in archs]
         if not genotypes:
             return np.zeros((0, 2), dtype=np.float64)
@@ -180,15 +183,19 @@ class NB301Surrogate(_SurrogateBase):
         self.model_path, self.encoding_path = model_path, encoding_path
         self.encoding = load_encoding(encoding_path)
         self._session = _session(model_path)
-        self._space = None
+        self._space: SearchSpace | None = None
 
     @property
-    def space(self):  # type: ignore[override]
+    def space(self) -> SearchSpace:
         if self._space is None:
             from selfnas.spaces import get_space
 
             self._space = get_space("darts")
         return self._space
+
+    @space.setter
+    def space(self, space: SearchSpace) -> None:
+        self._space = space
 
     def _predict(self, genotypes: Sequence[Genotype], epoch: int) -> np.ndarray:
         x_cat = encode(genotypes, self.encoding)
@@ -225,6 +232,16 @@ def _session(path: Path):
     return session
 
 
+class _NativeGenotype(NamedTuple):
+    """A genotype as the `nasbench301` package takes it: DARTS's four fields, as lists
+    (it reads them by attribute)."""
+
+    normal: list[tuple[str, int]]
+    normal_concat: list[int]
+    reduce: list[tuple[str, int]]
+    reduce_concat: list[int]
+
+
 class NB301Official(_SurrogateBase):
     """The official NB301 v1.0 ensemble (XGB accuracy + LGB runtime) via `nasbench301`.
 
@@ -256,12 +273,9 @@ class NB301Official(_SurrogateBase):
         return (98,)
 
     def _predict(self, genotypes: Sequence[Genotype], epoch: int) -> np.ndarray:
-        from collections import namedtuple
-
-        native = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
         out = np.zeros((len(genotypes), 2), dtype=np.float64)
         for row, g in enumerate(genotypes):
-            arch = native(
+            arch = _NativeGenotype(
                 list(g.normal), list(g.normal_concat), list(g.reduce), list(g.reduce_concat)
             )
             out[row, 0] = self._accuracy.predict(

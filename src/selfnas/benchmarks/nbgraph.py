@@ -22,6 +22,7 @@ import numpy as np
 from selfnas.benchmarks.base import TableBenchmark
 from selfnas.benchmarks.table import MetricTable
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidArchitecture, InvalidOption
+from selfnas.spaces.base import SearchSpace
 
 DATASETS: tuple[str, ...] = (
     "cora",
@@ -117,16 +118,20 @@ class NBGraphBenchmark(TableBenchmark):
         self._default = DATASETS[0]
         if dataset is not None:
             self._default = self.default_dataset(dataset)
-        self._space = None
+        self._space: SearchSpace | None = None
 
     @property
-    def space(self):  # type: ignore[override]
+    def space(self) -> SearchSpace:
         """The NB-Graph space (imported lazily: the oracle works without it)."""
         if self._space is None:
             from selfnas.spaces import get_space
 
             self._space = get_space("nbgraph")
         return self._space
+
+    @space.setter
+    def space(self, space: SearchSpace) -> None:
+        self._space = space
 
     @property
     def datasets(self) -> tuple[str, ...]:

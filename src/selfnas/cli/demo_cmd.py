@@ -208,18 +208,18 @@ def _strategies(text: str) -> dict[str, dict[str, Any]]:
     return chosen
 
 
-def _embed_once(pre: Any, target: Path, seed: int) -> Path:
+def _embed_once(pre: Any, target: Path) -> Path:
     """Embed every arch, unless a rerun finds the embeddings of this very checkpoint."""
-    from selfnas.reproduce.common import embed
+    from selfnas.pipeline import embed
 
-    checkpoint = pre.run_dir / "checkpoint.pt"
+    checkpoint = pre.checkpoint_path
     if (
         target.is_file()
         and checkpoint.is_file()
         and target.stat().st_mtime >= checkpoint.stat().st_mtime
     ):
         return target
-    return embed(pre, target, seed=seed)
+    return embed(pre, target)
 
 
 def _load_average() -> float | None:
@@ -232,7 +232,8 @@ def _load_average() -> float | None:
 def run_demo(args: argparse.Namespace) -> int:
     from selfnas import progress
     from selfnas.atomic import write_json, write_text
-    from selfnas.reproduce.common import compare, pretrain
+    from selfnas.pipeline import compare, pretrain
+    from selfnas.runs import PretrainRun
     from selfnas.runtime import configure_threads
     from selfnas.search.problem import build_problem
     from selfnas.search.summary import markdown_table
@@ -260,7 +261,7 @@ def run_demo(args: argparse.Namespace) -> int:
     spec = _problem(args)
     problem = build_problem(spec)  # fails here, before any training, on a bad table
     out: Path = args.out
-    resuming = (out / "pretrain" / "checkpoint.pt").is_file()
+    resuming = PretrainRun(out / "pretrain").checkpoint_path.is_file()
     out.mkdir(parents=True, exist_ok=True)
     space = problem.space.name
     subset = args.pretrain_archs or None
@@ -280,8 +281,9 @@ def run_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         subset=subset,
         validity_samples=200,
+        eval_every=args.epochs,
     )
-    emb = _embed_once(pre, out / "embeddings.npz", args.seed)
+    emb = _embed_once(pre, out / "embeddings.npz")
     timings["pretrain_and_embed"] = time.perf_counter() - t
     say(
         f"      reconstruction accuracy {pre.final.get('reconstruction_accuracy', 0):.3f} "
@@ -297,9 +299,16 @@ def run_demo(args: argparse.Namespace) -> int:
         flush=True,
     )
     t = time.perf_counter()
-    _, summary, regret_png = compare(
-        spec, strategies, args.seeds, args.budget, out / "search", args.workers, title=title
+    searched = compare(
+        spec,
+        strategies,
+        args.budget,
+        out / "search",
+        seeds=args.seeds,
+        workers=args.workers,
+        title=title,
     )
+    summary, regret_png = searched.summary, searched.plot
     timings["search"] = time.perf_counter() - t
     say(f"      {timings['search']:.0f} s", flush=True)
     say(f"[3/{steps}] plotting the embedding map", flush=True)
@@ -365,14 +374,16 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(record)
         return 0
+    from selfnas.stats import format_mean_std
+
     rows = []
     for name, s in summary.items():
         rows.append(
             [
                 LABELS.get(name, name),
                 s["seeds"],
-                f"{s['mean_test']:.2f} ± {s['std_test']:.2f}",
-                f"{s['mean_test_regret']:.2f} ± {s['std_test_regret']:.2f}",
+                format_mean_std(s["mean_test"], s["std_test"], 2),
+                format_mean_std(s["mean_test_regret"], s["std_test_regret"], 2),
                 f"{s['mean_rank']:.0f}",
                 f"{100 * s['found_optimum_fraction']:.0f} %",
             ]
@@ -414,9 +425,9 @@ def real_search(out: Path, budget: int, epochs: int, workers: int | None) -> dic
     best arch of each (by validation accuracy) with its test accuracy and size."""
     import pandas as pd
 
-    from selfnas.reproduce.common import compare
+    from selfnas.pipeline import compare
+    from selfnas.runs import TrialsRun
     from selfnas.search.problem import ProblemSpec
-    from selfnas.trials.store import TrialStore
 
     trials = out / "trials"
     spec = ProblemSpec(
@@ -425,10 +436,17 @@ def real_search(out: Path, budget: int, epochs: int, workers: int | None) -> dic
         benchmark_options={**REAL_TRAINING, "epochs": epochs, "trials": str(trials.resolve())},
         dataset="digits",
     )
-    frame, _, png = compare(
-        spec, REAL_STRATEGIES, 1, budget, out / "search", workers, title="NB201 on digits"
+    searched = compare(
+        spec,
+        REAL_STRATEGIES,
+        budget,
+        out / "search",
+        seeds=1,
+        workers=workers,
+        title="NB201 on digits",
     )
-    stored = {t.arch_key: t for t in TrialStore(trials).all()}
+    frame, png = searched.frame, searched.plot
+    stored = {t.arch_key: t for t in TrialsRun(trials).trials()}
     best: dict[str, Any] = {}
     for name, rows in frame.groupby("strategy", sort=False):
         top = rows.loc[pd.to_numeric(rows["value"]).idxmax()]

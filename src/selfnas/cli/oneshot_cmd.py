@@ -89,43 +89,60 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _search_config(args: argparse.Namespace, **overrides: Any):
+    """The search the flags ask for; `overrides` change flat fields (e.g. `seed=1`)."""
     from selfnas.errors import InvalidOption
+    from selfnas.oneshot.augment import AugmentConfig
+    from selfnas.oneshot.config import (
+        DataConfig,
+        LossConfig,
+        OptimConfig,
+        RuntimeConfig,
+        ScheduleConfig,
+        SearchConfig,
+        SupernetConfig,
+    )
     from selfnas.oneshot.distributed import local_device
-    from selfnas.oneshot.search import SearchConfig
 
     if args.amp and "cuda" not in str(args.device) and args.device != "auto":
         raise InvalidOption("--amp needs a CUDA device")
-    values = dict(
-        dataset=args.dataset,
-        data_root=args.data_root,
-        cells=args.cells,
-        channels=args.channels,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        images_per_epoch=args.images_per_epoch,
-        objective=args.objective,
-        temperature=args.temperature,
-        prune=args.prune,
-        split=tuple(args.split),
-        skip_dropout=args.skip_dropout,
-        max_skip=args.max_skip,
-        max_pool=args.max_pool,
-        lr=args.lr,
-        arch_lr=args.arch_lr,
-        arch_every=args.arch_every,
-        crop_scale=tuple(args.crop_scale),
-        blur_p=args.blur_p,
-        jitter=args.jitter,
-        flip=args.flip,
+    config = SearchConfig(
+        data=DataConfig(
+            dataset=args.dataset,
+            data_root=args.data_root,
+            batch_size=args.batch_size,
+            images_per_epoch=args.images_per_epoch,
+        ),
+        supernet=SupernetConfig(
+            cells=args.cells,
+            channels=args.channels,
+            max_skip=args.max_skip,
+            max_pool=args.max_pool,
+            checkpoint_cells=args.checkpoint_cells,
+        ),
+        loss=LossConfig(objective=args.objective, temperature=args.temperature),
+        augment=AugmentConfig(
+            crop_scale=tuple(args.crop_scale),
+            flip=args.flip,
+            jitter=args.jitter,
+            blur_p=args.blur_p,
+        ),
+        optim=OptimConfig(lr=args.lr, arch_lr=args.arch_lr),
+        schedule=ScheduleConfig(
+            epochs=args.epochs,
+            split=tuple(args.split),
+            prune=args.prune,
+            arch_every=args.arch_every,
+            skip_dropout=args.skip_dropout,
+        ),
+        runtime=RuntimeConfig(
+            device=local_device(args.device),
+            threads=args.threads,
+            sync_bn=args.sync_bn,
+            amp=args.amp,
+        ),
         seed=args.seed,
-        device=local_device(args.device),
-        threads=args.threads,
-        sync_bn=args.sync_bn,
-        amp=args.amp,
-        checkpoint_cells=args.checkpoint_cells,
     )
-    values.update(overrides)
-    return SearchConfig(**values)
+    return config.with_fields(**overrides) if overrides else config
 
 
 def _quiet(args: argparse.Namespace) -> None:
@@ -137,12 +154,12 @@ def _quiet(args: argparse.Namespace) -> None:
 
 def _search(args: argparse.Namespace) -> int:
     from selfnas.oneshot.distributed import current, init_from_env
-    from selfnas.oneshot.search import run_search
+    from selfnas.pipeline import oneshot_search
 
     _quiet(args)
     if args.distributed:
         init_from_env()
-    result = run_search(_search_config(args), args.out, resume=not args.no_resume)
+    result = oneshot_search(_search_config(args), args.out, resume=not args.no_resume)
     if not current().is_main:
         return 0
     if args.json:
@@ -156,7 +173,8 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from selfnas.oneshot.finetune import FinetuneConfig, finetune
+    from selfnas.oneshot.finetune import FinetuneConfig
+    from selfnas.pipeline import finetune
 
     _quiet(args)
     config = FinetuneConfig(

@@ -32,8 +32,13 @@ def _csv(text: str) -> list[str]:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--space", default="nb201", help="search space (default nb201)")
-    parser.add_argument("--benchmark", default="nb201", help="benchmark (default nb201)")
+    from selfnas.benchmarks import BENCHMARKS
+    from selfnas.spaces import SPACES
+
+    parser.add_argument("--space", default="nb201", help=f"{SPACES.choices()} (default nb201)")
+    parser.add_argument(
+        "--benchmark", default="nb201", help=f"{BENCHMARKS.choices()} (default nb201)"
+    )
     parser.add_argument("--table", default=None, help="benchmark table CSV (arch + metric)")
     parser.add_argument("--dataset", default=None, help="dataset (e.g. cifar10)")
     parser.add_argument("--metric", default=None, help="metric column (default cifar10_test)")
@@ -138,14 +143,14 @@ def register(subparsers: Any) -> None:
 
 def _prepare(args: argparse.Namespace):
     from selfnas import progress
-    from selfnas.predictors.data import load_labelled
+    from selfnas.pipeline import labelled
     from selfnas.runtime import configure_threads, select_device
 
     if args.json:
         progress.set_enabled(False)
     configure_threads(args.threads)
     device = select_device(args.device)
-    data = load_labelled(args.space, args.benchmark, args.table, args.dataset, args.metric)
+    data = labelled(args.space, args.benchmark, args.table, args.dataset, args.metric)
     return data, device
 
 
@@ -164,12 +169,15 @@ def _base_spec(args: argparse.Namespace, **fields: Any):
     )
 
 
-def _fmt(mean: float, std: float, digits: int = 3) -> str:
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+def _fmt(mean: float, std: float | None, digits: int = 3) -> str:
+    from selfnas.stats import format_mean_std
+
+    return format_mean_std(mean, std, digits)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from selfnas.predictors.experiment import run, train_size_of
+    from selfnas.pipeline import predict
+    from selfnas.predictors.experiment import train_size_of
     from selfnas.progress import progress_bar
 
     data, device = _prepare(args)
@@ -192,7 +200,7 @@ def _predict(args: argparse.Namespace) -> int:
             bar.advance(task)
             bar.update(task, info=f"tau {row['kendall_tau']:.3f}")
 
-        result = run(spec, data, device, on_seed=seen)
+        result = predict(spec, data, device, on_seed=seen)
     if args.json:
         emit_json(result)
         return 0

@@ -1,23 +1,20 @@
 """`selfnas pretrain`, `selfnas embed`, `selfnas plot embeddings|locality`.
 
-A pretraining run directory holds `config.json`, `checkpoint.pt`, `metrics.json` and, where
-the space has edits, `locality.npz`; `embed` and `plot locality` read it back.
+Argument parsing over `selfnas.pipeline.pretrain` / `embed`; the run directory they write
+and read is `selfnas.runs.PretrainRun`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from selfnas.cli.output import add_json_flag, emit_json, print_table
-from selfnas.errors import DataCorrupt, DataNotFound, InvalidOption
+from selfnas.errors import DataNotFound, InvalidOption
 
-_KNOWN = ("arch2vec", "vgae", "gae", "locality", "nao")
 _OPTION_KEYS = (
     "encoder",
     "loss",
@@ -33,16 +30,22 @@ _OPTION_KEYS = (
 
 
 def register(subparsers: Any) -> None:
+    from selfnas.encoders import ENCODERS
+    from selfnas.pretrain.registry import OBJECTIVE_REGISTRY
+    from selfnas.spaces import SPACES
+
     p = subparsers.add_parser(
         "pretrain",
         help="self-supervised pretraining of architecture embeddings",
         description="Train an objective on every arch of a space (a sample for DARTS); "
         "DIR gets the checkpoint (each epoch), config and metrics; rerun to resume.",
     )
-    p.add_argument("objective", metavar="OBJECTIVE", help=f"one of {', '.join(_KNOWN)}")
-    p.add_argument("--space", required=True, help="nb101, nb201, darts, nbgraph")
+    p.add_argument(
+        "objective", metavar="OBJECTIVE", help=f"one of {OBJECTIVE_REGISTRY.help_text()}"
+    )
+    p.add_argument("--space", required=True, help=SPACES.choices())
     p.add_argument("--loss", default=None, help="metric loss (margin, angular, ..., none)")
-    p.add_argument("--encoder", default=None, help="gin, gcn, gcn-global, mlp, gates, seq")
+    p.add_argument("--encoder", default=None, help=ENCODERS.choices())
     p.add_argument(
         "--epochs",
         type=int,
@@ -124,155 +127,57 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 # --- pretrain ----------------------------------------------------------------------
 def _pretrain(args: argparse.Namespace) -> int:
     from selfnas import progress
-    from selfnas.pretrain.registry import default_epochs, get_objective, resolve_options
-    from selfnas.pretrain.trainer import HOLDOUT, space_data, split_indices
-    from selfnas.runtime import configure_threads, seed_everything, select_device
-    from selfnas.spaces import get_space
+    from selfnas.pipeline import pretrain
+    from selfnas.pretrain.metrics import summarise
+    from selfnas.runtime import configure_threads
 
     if args.json:
         progress.set_enabled(False)
     configure_threads(args.threads)
-    device = select_device(args.device)
-    space = get_space(args.space)
-    for flag, value in (("--epochs", args.epochs), ("--eval-every", args.eval_every)):
-        if value is not None and value < 1:
-            raise InvalidOption(f"{flag} must be >= 1, got {value}")
     options = {k: getattr(args, k) for k in _OPTION_KEYS if getattr(args, k, None) is not None}
     for switch in ("edge_bias", "op_bias", "vertex_ids"):
         if switch in options:
             options[switch] = options[switch] == "on"
-    # the space's defaults are written into the config, so a run states what it trained
-    options = resolve_options(args.objective, space.name, options)
-    config = {
-        "objective": args.objective,
-        "space": space.name,
-        "options": options,
-        "samples": args.samples if space.size is None or space.size > 10**7 else None,
-        "subset": args.subset,
-        "validity_samples": args.validity_samples,
-        "eval_every": args.eval_every,
-    }
-    seed_everything(args.seed)
-    objective = get_objective(args.objective, space, **options)
-    data = space_data(space, config["samples"], args.seed, args.subset)
-    epochs = args.epochs
-    if epochs is None:
-        num_train = len(split_indices(len(data), HOLDOUT, args.seed)[0])
-        epochs = default_epochs(objective, space.name, num_train)
-    eval_every = args.eval_every if args.eval_every is not None else max(1, epochs // 10)
-    from selfnas.pretrain.metrics import pretraining_protocol
-    from selfnas.pretrain.trainer import Trainer
-
-    log = None if args.json else (lambda line: print(line, flush=True))
-    trainer = Trainer(
-        objective,
-        data,
+    run = pretrain(
+        args.objective,
+        args.space,
         args.out,
-        config,
-        epochs=epochs,
+        epochs=args.epochs,
         seed=args.seed,
-        device=device,
-        evaluate=pretraining_protocol(args.validity_samples),
-        eval_every=eval_every,
-        log=log,
+        options=options,
+        samples=args.samples,
+        subset=args.subset,
+        validity_samples=args.validity_samples,
+        eval_every=args.eval_every,
+        locality_steps=args.locality_steps,
+        device=args.device,
+        log=None if args.json else (lambda line: print(line, flush=True)),
     )
-    result = trainer.run()
-    final = dict(result.final)
-    if args.locality_steps > 0 and "locality_spearman" not in final:
-        final |= _locality(objective, space, args, device)
-        _update_final(args.out, final)
-    from selfnas.pretrain.metrics import summarise
-
-    summary = summarise(final)
+    summary = summarise(run.final)
     if args.json:
         emit_json(summary)
     else:
         rows = [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in summary.items()]
-        print_table(f"{args.objective} on {space.name}", ["metric", "value"], rows)
+        print_table(f"{args.objective} on {run.space.name}", ["metric", "value"], rows)
     return 0
 
 
-def _locality(objective: Any, space: Any, args: argparse.Namespace, device: Any) -> dict[str, Any]:
-    from selfnas.atomic import save_npz
-    from selfnas.pretrain.metrics import locality
-
-    began = time.perf_counter()
-    try:
-        res = locality(
-            objective,
-            space,
-            np.random.default_rng([args.seed, 3]),
-            args.locality_steps,
-            device=device,
-        )
-    except NotImplementedError:
-        return {}
-    save_npz(args.out / "locality.npz", l2=res.l2, edit=res.edit)
-    return res.summary() | {"locality_seconds": time.perf_counter() - began}
-
-
-def _update_final(out: Path, final: dict[str, Any]) -> None:
-    from selfnas.atomic import write_json
-
-    path = out / "metrics.json"
-    metrics = json.loads(path.read_text())
-    metrics["final"] = final
-    write_json(path, metrics)
-
-
 # --- embed -------------------------------------------------------------------------
-def load_run(run_dir: Path, device: Any = "cpu") -> tuple[Any, Any, dict[str, Any]]:
-    """(objective with trained weights, space, config) of a run directory."""
-    import torch
-
-    from selfnas.pretrain.registry import get_objective
-    from selfnas.spaces import get_space
-
-    config_path, ckpt_path = run_dir / "config.json", run_dir / "checkpoint.pt"
-    for path in (config_path, ckpt_path):
-        if not path.exists():
-            raise DataNotFound(f"{path} is absent: is {run_dir} a `selfnas pretrain` directory?")
-    try:
-        config = json.loads(config_path.read_text())
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
-    except (ValueError, RuntimeError, EOFError) as exc:
-        raise DataCorrupt(f"cannot read run {run_dir}: {exc}") from None
-    space = get_space(config["space"])
-    options = dict(config.get("options", {}))
-    if config["objective"] == "arch2vec":
-        # runs made before `vertex_ids` was recorded trained without vertex positions
-        options.setdefault("vertex_ids", False)
-    objective = get_objective(config["objective"], space, **options)
-    objective.load_state_dict(state["model"])
-    objective.to(device).eval()
-    return objective, space, config
-
-
 def _embed(args: argparse.Namespace) -> int:
-    import torch
-
-    from selfnas.atomic import save_npz
-    from selfnas.pretrain.trainer import space_data, space_hashes
-    from selfnas.progress import track
-    from selfnas.runtime import configure_threads, select_device
+    from selfnas.pipeline import embed
+    from selfnas.runs import PretrainRun
+    from selfnas.runtime import configure_threads
 
     configure_threads(args.threads)
-    device = select_device(args.device)
-    objective, space, config = load_run(args.run_dir, device)
-    data = space_data(space, config.get("samples"), int(config.get("seed", 0)))
-    # embeddings cover the whole space (or its sample), not just a --subset
-    chunk = 8192
-    parts = []
-    for start in track(range(0, len(data), chunk), "embedding"):
-        parts.append(objective.embed(data[start : start + chunk].to(device)).cpu())
-    emb = torch.cat(parts).numpy().astype(np.float32)
-    hashes = space_hashes(space, data)
-    save_npz(args.out, embeddings=emb, hashes=np.asarray(hashes), space=np.asarray(space.name))
-    info = {"file": str(args.out), "space": space.name, "count": len(emb), "dim": emb.shape[1]}
+    run = PretrainRun.open(args.run_dir)
+    embed(run, args.out, args.device)
+    with np.load(args.out, allow_pickle=False) as npz:
+        count, dim = npz["embeddings"].shape
+    info = {"file": str(args.out), "space": run.space.name, "count": count, "dim": dim}
     if args.json:
         emit_json(info)
     else:
-        print(f"wrote {len(emb)} embeddings of dimension {emb.shape[1]} to {args.out}")
+        print(f"wrote {count} embeddings of dimension {dim} to {args.out}")
     return 0
 
 
@@ -314,7 +219,7 @@ def _plot_embeddings(args: argparse.Namespace) -> int:
 def _benchmark_values(name: str, space_name: str | None, hashes: np.ndarray):
     """The benchmark's default metric for each hash (NaN where absent)."""
     try:
-        from selfnas.benchmarks import get_benchmark  # type: ignore[attr-defined]
+        from selfnas.benchmarks import get_benchmark
     except ImportError:
         raise InvalidOption("benchmarks are not available in this build") from None
     bench = get_benchmark(name)
@@ -333,11 +238,9 @@ def _plot_locality(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = args.run_dir / "locality.npz"
-    if not path.exists():
-        raise DataNotFound(f"{path} is absent (run `selfnas pretrain` with --locality-steps > 0)")
-    with np.load(path) as npz:
-        l2, edit = npz["l2"], npz["edit"]
+    from selfnas.runs import PretrainRun
+
+    l2, edit = PretrainRun(args.run_dir).locality()
     levels = np.unique(edit)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.boxplot([l2[edit == d] for d in levels], positions=levels, showfliers=False)

@@ -19,7 +19,6 @@ Writes DIR/report.md, DIR/search.csv, DIR/reproductions.csv, DIR/pretraining.csv
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import pandas as pd
 
 from selfnas.cli.output import add_json_flag, emit_json
 from selfnas.errors import InvalidOption
+from selfnas.runs import PRETRAINING, REPRODUCTION, SEARCH, PretrainRun, RunDir, run_kind
 
 
 def register(subparsers: Any) -> None:
@@ -70,22 +70,33 @@ def _label(path: Path, roots: list[Path]) -> str:
     return str(path)
 
 
+#: the kinds of run the report has a section for, in `discover`'s keys
+_SECTIONS = {"search": SEARCH, "reproduction": REPRODUCTION, "pretraining": PRETRAINING}
+
+
 def discover(run_dirs: list[Path]) -> dict[str, list[Path]]:
-    """{'search': [...], 'reproduction': [...], 'pretraining': [...]} under `run_dirs`."""
-    found: dict[str, list[Path]] = {"search": [], "reproduction": [], "pretraining": []}
+    """{'search': [...], 'reproduction': [...], 'pretraining': [...]} under `run_dirs`,
+    each directory by the kind it records (`selfnas.runs.run_kind`)."""
+    found: dict[str, list[Path]] = {section: [] for section in _SECTIONS}
     for root in run_dirs:
         if not root.is_dir():
             raise InvalidOption(f"{root} is not a directory")
         for path in sorted({root, *(p for p in root.rglob("*") if p.is_dir())}):
-            if (path / "results.parquet").is_file() and (path / "config.json").is_file():
-                found["search"].append(path)
-            if (path / "results.csv").is_file() and (path / "report.md").is_file():
-                found["reproduction"].append(path)
-            if (path / "metrics.json").is_file() and (path / "config.json").is_file():
-                found["pretraining"].append(path)
-    for kind in found:
-        found[kind] = list(dict.fromkeys(found[kind]))
+            kind = run_kind(path)
+            for section, wanted in _SECTIONS.items():
+                if kind == wanted and _complete(path, kind):
+                    found[section].append(path)
     return found
+
+
+def _complete(path: Path, kind: str) -> bool:
+    """Whether a run has what its section reads (a search has no results before its seeds
+    end, a pretraining run no metrics before its first epoch, a reproduction no report)."""
+    if kind == SEARCH:
+        return RunDir(path).results_path.is_file()
+    if kind == PRETRAINING:
+        return PretrainRun(path).metrics_path.is_file()
+    return (path / "results.csv").is_file() and (path / "report.md").is_file()
 
 
 # --- search runs ----------------------------------------------------------------------------
@@ -99,9 +110,9 @@ def _problem_key(config: dict[str, Any]) -> str:
 
 
 def _fmt(mean: Any, std: Any, digits: int) -> str:
-    if mean is None or (isinstance(mean, float) and mean != mean):
-        return "-"
-    return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+    from selfnas.stats import format_mean_std
+
+    return format_mean_std(mean, std, digits)
 
 
 def search_section(runs: list[Path], roots: list[Path], out: Path, regret_at: int | None):
@@ -110,12 +121,13 @@ def search_section(runs: list[Path], roots: list[Path], out: Path, regret_at: in
     from selfnas.search.summary import summarise
 
     groups: dict[str, list[tuple[str, pd.DataFrame, dict[str, Any]]]] = {}
-    for run in runs:
-        config = json.loads((run / "config.json").read_text())
-        frame = pd.read_parquet(run / "results.parquet")
+    for path in runs:
+        run = RunDir(path)
+        config = run.read_config() or {}
+        frame = run.read_results()
         if frame.empty:
             continue
-        groups.setdefault(_problem_key(config), []).append((_label(run, roots), frame, config))
+        groups.setdefault(_problem_key(config), []).append((_label(path, roots), frame, config))
     lines, rows, figures = [], [], []
     for index, (problem, items) in enumerate(groups.items(), start=1):
         lines += [f"### {problem}", ""]
@@ -250,10 +262,8 @@ def pretraining_section(dirs: list[Path], roots: list[Path], out: Path):
     ]
     tidy, curves = [], []
     for path in dirs:
-        metrics = json.loads((path / "metrics.json").read_text())
-        config = json.loads((path / "config.json").read_text())
-        history = metrics.get("history") or []
-        final = metrics.get("final") or (history[-1] if history else {})
+        run = PretrainRun(path)
+        config, history, final = run.config, run.history, run.final
         label = _label(path, roots)
         row = {
             "run": label,

@@ -22,13 +22,15 @@ from selfnas.errors import InvalidOption
 
 
 def register(subparsers: Any) -> None:
+    from selfnas.reproduce import MODULES
+
     p = subparsers.add_parser(
         "reproduce",
         help="reproduce a paper's table: our numbers beside the published ones",
         description="Run one reproduction and write DIR/report.md, DIR/results.csv and PNGs. "
         "--quick runs a smoke-sized version (minutes on a laptop CPU).",
     )
-    p.add_argument("name", nargs="?", metavar="NAME", help="reproduction (see --list)")
+    p.add_argument("name", nargs="?", metavar="NAME", help=f"one of {MODULES.choices()}")
     p.add_argument("--list", action="store_true", help="list the reproductions and exit")
     p.add_argument("--out", type=Path, help="output directory (resumes the runs inside)")
     p.add_argument("--quick", action="store_true", help="smoke-sized run (minutes)")
@@ -78,6 +80,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     from selfnas import progress
     from selfnas.reproduce import Context, get_reproduction
     from selfnas.reproduce.writer import write_report
+    from selfnas.runs import REPRODUCTION, mark
     from selfnas.runtime import configure_threads
 
     if args.list:
@@ -98,6 +101,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.data is not None:  # through the environment, so worker processes see it too
         os.environ["SELFNAS_DATA"] = str(args.data.expanduser().resolve())
     item = get_reproduction(args.name)
+    mark(args.out, REPRODUCTION)  # before any work: refuses a folder holding another run
     ctx = Context(
         out=args.out,
         quick=args.quick,

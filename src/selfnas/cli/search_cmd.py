@@ -24,6 +24,8 @@ from selfnas.errors import InvalidOption
 
 
 def register(subparsers: Any) -> None:
+    from selfnas.search.base import STRATEGIES
+
     search = subparsers.add_parser(
         "search",
         help="run one search strategy over many seeds",
@@ -31,9 +33,7 @@ def register(subparsers: Any) -> None:
         "writing one row per query to OUT/results.parquet and a summary.",
     )
     _add_problem(search)
-    search.add_argument(
-        "--strategy", required=True, help="random, re, ls, rl, bo, bo-gp, nao or gates-ea"
-    )
+    search.add_argument("--strategy", required=True, help=f"one of {STRATEGIES.help_text()}")
     search.add_argument(
         "--option",
         action="append",
@@ -50,7 +50,9 @@ def register(subparsers: Any) -> None:
         "(comparison.md) and a PNG of mean regret vs queries (regret.png).",
     )
     _add_problem(compare)
-    compare.add_argument("--strategies", required=True, help="comma-separated strategy names")
+    compare.add_argument(
+        "--strategies", required=True, help=f"comma-separated, from {STRATEGIES.choices()}"
+    )
     compare.add_argument(
         "--option",
         action="append",
@@ -69,8 +71,11 @@ def register(subparsers: Any) -> None:
 
 
 def _add_problem(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--benchmark", required=True, help="benchmark name (nb201, nbgraph, ...)")
-    parser.add_argument("--space", help="search space (default: the benchmark's)")
+    from selfnas.benchmarks import BENCHMARKS
+    from selfnas.spaces import SPACES
+
+    parser.add_argument("--benchmark", required=True, help=f"one of {BENCHMARKS.choices()}")
+    parser.add_argument("--space", help=f"{SPACES.choices()} (default: the benchmark's)")
     parser.add_argument(
         "--table",
         action="append",
@@ -243,16 +248,13 @@ def _run(
     strategies: dict[str, dict[str, Any]],
     seeds_for: dict[str, int] | None = None,
 ) -> dict[str, Any]:
+    """`selfnas.pipeline.compare`, then what belongs to this invocation: its timing and
+    the markdown table headed by the command line."""
     from selfnas import progress
-    from selfnas.atomic import write_csv, write_json, write_text
-    from selfnas.search.plots import plot_search
-    from selfnas.search.runner import Budget, default_workers, run_tasks
-    from selfnas.search.summary import (
-        markdown_table,
-        regret_curves,
-        summarise,
-        summary_frame,
-    )
+    from selfnas.atomic import write_json, write_text
+    from selfnas.pipeline import compare
+    from selfnas.search.runner import Budget, default_workers
+    from selfnas.search.summary import markdown_table
 
     if args.seeds < 1:
         raise InvalidOption(f"--seeds must be >= 1, got {args.seeds}")
@@ -260,28 +262,24 @@ def _run(
         progress.set_enabled(False)
     budget = Budget(args.budget, args.budget_seconds)
     spec = _spec(args)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
     began = time.perf_counter()
     if args.backend != "ray" and args.address:
         raise InvalidOption("--address needs --backend ray")
-    frame = run_tasks(
+    parts = (spec.benchmark, spec.dataset, spec.test_metric or spec.metric)
+    outcome = compare(
         spec,
         strategies,
-        seeds,
         budget,
         args.out,
-        args.workers,
-        args.command,
-        seeds_for,
+        seeds=range(args.first_seed, args.first_seed + args.seeds),
+        workers=args.workers,
+        seeds_for=seeds_for,
         backend=args.backend,
         address=args.address,
+        title=" ".join(x for x in parts if x),
+        describe=args.command,
     )
-    summary = summarise(frame)
-    out = Path(args.out)
-    from selfnas.runs import RunDir
-
-    run_dir = RunDir(out)
-    run_dir.write_summary(summary)
+    out = outcome.run.root
     wall = time.perf_counter() - began
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     workers = args.workers or default_workers()
@@ -295,22 +293,18 @@ def _run(
         },
     )
     command = "selfnas " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    table = markdown_table(summary)
+    table = markdown_table(outcome.summary)
     timing = (
         f"This invocation: {wall:.0f} s wall with {workers} worker(s), 1-min load average "
         f"{load if load is None else round(load, 1)} (seeds finished earlier are reused)."
     )
     write_text(out / "comparison.md", f"{command}\n\n{table}\n{timing}\n")
-    parts = (spec.benchmark, spec.dataset, spec.test_metric or spec.metric)
-    title = " ".join(x for x in parts if x)
-    plot_search(frame, args.budget, out, title=title)
-    curves = regret_curves(frame, args.budget)
-    write_csv(out / "curves.csv", curves)
-    write_csv(out / "summary.csv", summary_frame(summary))
-    return summary
+    return outcome.summary
 
 
 def _show(summary: dict[str, dict[str, Any]]) -> None:
+    from selfnas.stats import format_mean_std
+
     columns = [
         "strategy",
         "seeds",
@@ -329,8 +323,8 @@ def _show(summary: dict[str, dict[str, Any]]) -> None:
                 s["seeds"],
                 s["median_queries_to_optimum"],
                 f"{100 * s['found_optimum_fraction']:.0f} %",
-                None if regret is None else f"{regret:.3f} ± {s['std_test_regret']:.3f}",
-                None if s["mean_test"] is None else f"{s['mean_test']:.3f} ± {s['std_test']:.3f}",
+                format_mean_std(regret, s["std_test_regret"], 3),
+                format_mean_std(s["mean_test"], s["std_test"], 3),
                 None if s["mean_rank"] is None else f"{s['mean_rank']:.1f}",
             ]
         )

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = space.add_subparsers(dest="space_command", metavar="ACTION")
 
     enumerate_parser = actions.add_parser("enumerate", help="write every arch of a space")
-    enumerate_parser.add_argument("space", help="nb101, nb201, darts or nbgraph")
+    enumerate_parser.add_argument("space", help=SPACES.choices())
     enumerate_parser.add_argument(
         "--out", required=True, type=Path, help=".txt (one per line), .parquet or .npz"
     )
@@ -52,21 +52,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     enumerate_parser.set_defaults(handler=run_enumerate)
 
     hash_parser = actions.add_parser("hash", help="hash archs given one per line")
-    hash_parser.add_argument("space", help="nb101, nb201, darts or nbgraph")
+    hash_parser.add_argument("space", help=SPACES.choices())
     hash_parser.add_argument(
         "--input", required=True, help="file of archs, one per line ('-' reads stdin)"
     )
     hash_parser.set_defaults(handler=run_hash)
 
     sample_parser = actions.add_parser("sample", help="print random archs")
-    sample_parser.add_argument("space", help="nb101, nb201, darts or nbgraph")
+    sample_parser.add_argument("space", help=SPACES.choices())
     sample_parser.add_argument("-n", type=int, default=10, help="how many (default 10)")
     sample_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_json_flag(sample_parser)
     sample_parser.set_defaults(handler=run_sample)
 
     show_parser = actions.add_parser("show", help="parse one arch and describe it")
-    show_parser.add_argument("space", help="nb101, nb201, darts or nbgraph")
+    show_parser.add_argument("space", help=SPACES.choices())
     show_parser.add_argument("arch", help="the arch in the space's text form")
     add_json_flag(show_parser)
     show_parser.set_defaults(handler=run_show)
@@ -83,7 +83,8 @@ def _missing_action(parser: argparse.ArgumentParser) -> int:
 def available_spaces() -> Iterator[SearchSpace]:
     """Each registered space whose module exists (a space still being written is skipped
     with a note on stderr rather than failing the whole table)."""
-    for name, (module, _) in SPACES.items():
+    for name, entry in SPACES.items():
+        module = entry.module
         try:
             yield get_space(name)
         except ModuleNotFoundError as exc:
@@ -249,9 +250,9 @@ def describe_arch(space: SearchSpace, arch: Any) -> dict[str, Any]:
         "hash": space.hash(arch),
         "neighbours": len(space.neighbours(arch)),
     }
-    unique_key = getattr(space, "unique_key", None)
+    unique_key = space.unique_key(arch)
     if unique_key is not None:
-        info["unique_key"] = unique_key(arch)
+        info["unique_key"] = unique_key
     return info
 
 

@@ -70,14 +70,13 @@ def select_archs(space: Any, count: int | None, seed: int) -> list[Hashable]:
     if count is not None and count < 1:
         raise InvalidOption(f"--archs must be >= 1, got {count}")
     rng = np.random.default_rng(seed)
-    try:
-        everything = space.enumerate()
-    except (NotImplementedError, InvalidOption):
+    if not space.enumerable:
         if count is None:
             raise InvalidOption(
                 f"space {space.name!r} cannot be enumerated; give --archs N to score a sample"
-            ) from None
+            )
         return list(dict.fromkeys(space.sample(count, rng)))
+    everything = space.enumerate()
     if count is None or count >= len(everything):
         return everything
     picked = np.sort(rng.choice(len(everything), size=count, replace=False))

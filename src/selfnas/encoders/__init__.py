@@ -6,32 +6,38 @@ nodes unless the encoder knows better, e.g. GATES reads its output node). Object
 the arch2vec VGAE put their own heads on the node states, so any encoder plugs into any
 objective.
 
+Every encoder also declares what a predictor needs to drive it: `out_dim`, `input_form`
+(`node` or `edge`) and `make_batch(space, archs)`, the tensors it reads.
+
 The registry below maps a command-line name to `"module:factory"`; the factory is called as
 `factory(space, **opts)` and returns a `GraphEncoder`. Modules are imported lazily, so one
-encoder's dependencies are not everyone's. **To add an encoder, add one line to `ENCODERS`**
-(the GATES engineer adds `"gates"`, the sequence-encoder engineer adds `"seq"`).
+encoder's dependencies are not everyone's. **To add an encoder, add one line to `ENCODERS`**.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from selfnas.errors import InvalidOption
-from selfnas.spaces.batch import ArchBatch
+from selfnas.registry import Registry
+from selfnas.spaces.batch import ArchBatch, EdgeBatch
 
-#: encoder name -> "module:factory"; factory(space, **opts) -> GraphEncoder
-ENCODERS: dict[str, str] = {
-    "gin": "selfnas.encoders.gin:GIN.from_space",
-    "gcn": "selfnas.encoders.gcn:GCN.from_space",
-    "gcn-global": "selfnas.encoders.gcn:GCN.with_global_node",
-    "mlp": "selfnas.encoders.mlp:MLPEncoder.from_space",
-    "gates": "selfnas.encoders.gates:build",
-    "seq": "selfnas.encoders.seq:build_seq_encoder",
-}
+#: encoder name -> factory(space, **opts) -> GraphEncoder; imported lazily
+ENCODERS: Registry[Callable[..., GraphEncoder]] = Registry(
+    "encoder",
+    {
+        "gin": ("selfnas.encoders.gin:GIN.from_space", "graph isomorphism network, arch2vec"),
+        "gcn": ("selfnas.encoders.gcn:GCN.from_space", "graph convolutions"),
+        "gcn-global": ("selfnas.encoders.gcn:GCN.with_global_node", "GCN with a global node"),
+        "mlp": ("selfnas.encoders.mlp:MLPEncoder.from_space", "MLP on the flat graph"),
+        "gates": ("selfnas.encoders.gates:build", "GATES gated op flow"),
+        "seq": ("selfnas.encoders.seq:build_seq_encoder", "NAO-style LSTM on tokens"),
+    },
+    ignore_case=True,
+)
 
 
 class GraphEncoder(nn.Module):
@@ -39,6 +45,18 @@ class GraphEncoder(nn.Module):
 
     #: width of the node states (and of `embed`)
     out_dim: int = 0
+
+    @property
+    def input_form(self) -> str:
+        """`node` (reads `space.batch`) or `edge` (reads `space.edge_batch`)."""
+        return "node"
+
+    def make_batch(self, space: Any, archs: Sequence[Any]) -> ArchBatch | EdgeBatch:
+        """The tensors this encoder reads for `archs` of `space`: the native edge form for
+        an edge encoder on an op-on-edge space, else the node form."""
+        if self.input_form == "edge" and space.op_on_edge:
+            return space.edge_batch(archs)
+        return space.batch(archs)
 
     def forward(self, batch: ArchBatch) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -53,20 +71,9 @@ class GraphEncoder(nn.Module):
         return self.pool(self(batch), batch.mask)
 
 
-def _resolve(path: str) -> Any:
-    module, _, attr = path.partition(":")
-    obj: Any = import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 def get_encoder(name: str, space: Any, **opts: Any) -> GraphEncoder:
     """Build the encoder called `name` for `space` (options passed to its factory)."""
-    key = name.lower()
-    if key not in ENCODERS:
-        raise InvalidOption(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
-    return _resolve(ENCODERS[key])(space, **opts)
+    return ENCODERS.get(name)(space, **opts)
 
 
 __all__ = ["ENCODERS", "GraphEncoder", "get_encoder"]

@@ -89,6 +89,10 @@ class GatesEncoder(GraphEncoder):
     embedding 48, hidden 96, flow layers of 128 (four here).
     """
 
+    # buffers, registered in __init__: the ids of the `none` ops in each vocabulary
+    _node_none: torch.Tensor
+    _edge_none: torch.Tensor
+
     def __init__(
         self,
         space: SearchSpace | None = None,
@@ -182,11 +186,11 @@ class GatesEncoder(GraphEncoder):
             return self._node_nodes(batch)
         raise InvalidOption(f"GATES reads an ArchBatch or EdgeBatch, got {type(batch).__name__}")
 
-    def forward(self, batch: Batch) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, batch: Batch) -> torch.Tensor:
         """Node states `[N,V,D]` (the `GraphEncoder` contract)."""
         return self.node_features(batch)[0]
 
-    def embed(self, batch: Batch) -> torch.Tensor:  # type: ignore[override]
+    def embed(self, batch: Batch) -> torch.Tensor:
         """Architecture embeddings `[N, out_dim]`: mean over the non-input nodes."""
         h, keep = self.node_features(batch)
         if self.readout == "output":

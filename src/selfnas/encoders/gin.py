@@ -30,7 +30,7 @@ class MaskedBatchNorm(nn.BatchNorm1d):
     `[N,V]`, or (faster, what `GIN` passes) their long row indices computed once per batch.
     """
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         n, v, d = x.shape
         flat = x.reshape(n * v, d)
         if keep is None:

@@ -20,6 +20,10 @@ from selfnas.spaces.batch import ArchBatch
 class MLPEncoder(GraphEncoder):
     """`layers` hidden layers of width `hidden` on `[triu(A), onehot(ops)]`."""
 
+    # buffers, registered in __init__: the upper-triangle indices of the adjacency
+    _rows: torch.Tensor
+    _cols: torch.Tensor
+
     def __init__(self, num_ops: int, num_vertices: int, hidden: int = 128, layers: int = 2) -> None:
         super().__init__()
         self.num_vertices = num_vertices

@@ -75,7 +75,8 @@ class SeqLayout:
     # --- positions (cached tensors) ----------------------------------------------
     def positions(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per token: `row` (-1 for op tokens), `col`, and `is_op` (bool)."""
-        rows, cols = [], []
+        rows: list[int] = []
+        cols: list[int] = []
         for c in range(1, self.num_vertices):
             rows.extend(range(c))
             cols.extend([c] * c)
@@ -148,6 +149,8 @@ def layout_for(space: SearchSpace) -> SeqLayout:
 
 class SeqEncoder(GraphEncoder):
     """Embedding -> BiLSTM -> projection + residual -> per-token L2 norm -> normalised mean."""
+
+    node_token: torch.Tensor  # buffer, registered in __init__
 
     def __init__(
         self, layout: SeqLayout, hidden: int = 16, layers: int = 1, dropout: float = 0.0

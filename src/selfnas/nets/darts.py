@@ -15,13 +15,17 @@ parameters without the auxiliary head, as DARTS reports (3.3M).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from selfnas.errors import InvalidArchitecture, InvalidOption
-from selfnas.oneshot.derive import NODES, CellGenotype
 from selfnas.oneshot.network import DerivedCell, MacroConfig, make_stem
-from selfnas.spaces.darts_genotype import Genotype
+from selfnas.spaces.darts_genotype import NUM_NODES, Genotype
+
+if TYPE_CHECKING:
+    from selfnas.nets import InputShape
 
 #: DARTS' CIFAR evaluation setting
 DEFAULT_CHANNELS = 36
@@ -87,8 +91,7 @@ class DartsNetwork(nn.Module):
             stem_multiplier=STEM_MULTIPLIER,
         )
         self.drop_path_prob = 0.0
-        normal = CellGenotype(ops=genotype.normal, reduction=False, concat=genotype.normal_concat)
-        reduce = CellGenotype(ops=genotype.reduce, reduction=True, concat=genotype.reduce_concat)
+        normal, reduce = genotype.cell_genotypes
         self.stem = make_stem(self.config)
         layout = self.config.layout()
         self.cells = nn.ModuleList(
@@ -100,7 +103,7 @@ class DartsNetwork(nn.Module):
         #: index of the cell whose output feeds the auxiliary head (2/3 depth)
         self.auxiliary_index = 2 * cells // 3
         if auxiliary:
-            self.auxiliary = AuxiliaryHead(NODES * layout[self.auxiliary_index][2], classes)
+            self.auxiliary = AuxiliaryHead(NUM_NODES * layout[self.auxiliary_index][2], classes)
         self.has_auxiliary = auxiliary
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(self.config.feature_dim, classes)
@@ -120,7 +123,7 @@ class DartsNetwork(nn.Module):
 
 def build(
     arch: Genotype,
-    shape,
+    shape: InputShape,
     channels: int | None = None,
     cells: int | None = None,
     auxiliary: bool = False,

@@ -92,7 +92,7 @@ def count_flops(network: nn.Module, shape: InputShape) -> int:
         if next(module.children(), None) is None:
             handles.append(module.register_forward_hook(hook))
     modes = {module: module.training for module in network.modules()}
-    reference = next(network.parameters(), None)
+    reference: Tensor | None = next(network.parameters(), None)
     if reference is None:
         reference = next(network.buffers(), None)
     device = reference.device if reference is not None else torch.device("cpu")

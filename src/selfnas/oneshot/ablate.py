@@ -8,15 +8,16 @@ choice) isolates what the choice adds to the weights (Table 4b's measure).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from selfnas.atomic import write_json
 from selfnas.errors import InvalidOption
+from selfnas.oneshot.config import SearchConfig
 from selfnas.oneshot.data import ImageData
 from selfnas.oneshot.finetune import FinetuneConfig, finetune, relative_gain
-from selfnas.oneshot.search import SearchConfig, run_search
+from selfnas.oneshot.search import run_search
 
 # name -> (table, objective, prune, skip dropout, baseline row for the relative gain)
 ROWS: dict[str, tuple[str, str, str, float, str | None]] = {
@@ -59,7 +60,7 @@ def run_ablation(
         table, objective, prune, drop, _ = ROWS[name]
         key = (objective, prune, drop)
         if key not in runs:
-            search = replace(config.search, objective=objective, prune=prune, skip_dropout=drop)
+            search = config.search.with_fields(objective=objective, prune=prune, skip_dropout=drop)
             run_dir = out / f"{objective}_{prune}_drop{drop:g}"
             result = run_search(search, run_dir, data=data)
             accuracy = {}
@@ -71,8 +72,8 @@ def run_ablation(
                         epochs=config.finetune_epochs,
                         init=init,
                         seed=config.search.seed,
-                        device=config.search.device,
-                        threads=config.search.threads,
+                        device=config.search.runtime.device,
+                        threads=config.search.runtime.threads,
                     ),
                     data=data,
                 )

@@ -15,15 +15,18 @@ from torch import Tensor, nn
 
 from selfnas.errors import InvalidOption
 
+BLUR_SIGMA = (0.1, 2.0)  # SimCLR's Gaussian-blur sigma range
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
+    """SimCLR's view augmentations (a search run records every field)."""
+
     crop_scale: tuple[float, float] = (0.3, 1.0)
     flip: bool = False
     jitter: float = 0.4  # colour-jitter strength (colour images only; 0 disables)
     grayscale_p: float = 0.2  # colour images only
     blur_p: float = 0.5
-    blur_sigma: tuple[float, float] = (0.1, 2.0)
 
     def __post_init__(self) -> None:
         low, high = self.crop_scale
@@ -40,7 +43,7 @@ def build_augment(size: tuple[int, int], channels: int, config: AugmentConfig) -
     """A kornia pipeline mapping a float batch in [0, 1] to one random view per image."""
     import kornia.augmentation as K
 
-    steps: list[nn.Module] = [K.RandomResizedCrop(size, scale=config.crop_scale)]
+    steps: list[K.AugmentationBase2D] = [K.RandomResizedCrop(size, scale=config.crop_scale)]
     if config.flip:
         steps.append(K.RandomHorizontalFlip())
     if channels == 3 and config.jitter > 0:
@@ -50,12 +53,15 @@ def build_augment(size: tuple[int, int], channels: int, config: AugmentConfig) -
         steps.append(K.RandomGrayscale(p=config.grayscale_p))
     if config.blur_p > 0:
         kernel = 3 if min(size) < 48 else 2 * (min(size) // 20) + 1
-        steps.append(K.RandomGaussianBlur((kernel, kernel), config.blur_sigma, p=config.blur_p))
+        steps.append(K.RandomGaussianBlur((kernel, kernel), BLUR_SIGMA, p=config.blur_p))
     return K.AugmentationSequential(*steps)
 
 
 class Normalize(nn.Module):
     """[0, 1] images -> standardised floats (per-channel dataset mean and std)."""
+
+    mean: Tensor
+    std: Tensor
 
     def __init__(
         self, mean: tuple[float, ...], std: tuple[float, ...], channels_last: bool = False

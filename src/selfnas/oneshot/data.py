@@ -181,8 +181,8 @@ def _folder(path: Path, image_size: int) -> ImageData:
         for file in sorted((path / cls).iterdir()):
             if file.suffix.lower() not in {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}:
                 continue
-            with Image.open(file) as image:
-                image = image.convert("RGB").resize((image_size, image_size))
+            with Image.open(file) as opened:
+                image = opened.convert("RGB").resize((image_size, image_size))
                 images.append(np.asarray(image).transpose(2, 0, 1))
             labels.append(label)
     if not images:

@@ -13,10 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,12 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
         total = stats[-1]
         mean = stats[:c] / total
         var = (stats[c : 2 * c] / total - mean * mean).clamp_min(0)
-        if self.track_running_stats and self.running_mean is not None:
+        if (
+            self.track_running_stats
+            and self.running_mean is not None
+            and self.running_var is not None
+            and self.num_batches_tracked is not None
+        ):
             with torch.no_grad():
                 m = 0.1 if self.momentum is None else self.momentum
                 self.running_mean.mul_(1 - m).add_(m * mean)
@@ -111,14 +119,15 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
 
 
 def convert_sync_batchnorm(
-    model: nn.Module, context: DistContext, device: torch.device | str = "cpu"
-) -> nn.Module:
+    model: ModuleT, context: DistContext, device: torch.device | str = "cpu"
+) -> ModuleT:
     """SyncBatchNorm option: batch statistics over the combined batch of all ranks
-    (torch's SyncBatchNorm on CUDA, `GlobalBatchNorm2d` elsewhere)."""
+    (torch's SyncBatchNorm on CUDA, `GlobalBatchNorm2d` elsewhere). The model is converted
+    in place (only a bare BatchNorm would be replaced, and a model is never one)."""
     if not context.enabled:
         return model
     if torch.device(device).type == "cuda":
-        return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        return cast(ModuleT, nn.SyncBatchNorm.convert_sync_batchnorm(model))
     _to_global(model)
     return model
 

@@ -23,10 +23,11 @@ from torch import nn
 from selfnas.atomic import save_torch, write_json
 from selfnas.errors import DataNotFound, InvalidOption, ResumeMismatch
 from selfnas.oneshot.augment import Normalize, build_augment, to_unit
+from selfnas.oneshot.config import SearchConfig
 from selfnas.oneshot.data import ImageData, label_subset, load_dataset
-from selfnas.oneshot.network import Network, load_network
+from selfnas.oneshot.network import Network, load_network, to_channels_last
 from selfnas.oneshot.objectives import SimCLRObjective
-from selfnas.oneshot.search import SearchConfig, _batches, _epoch_seed
+from selfnas.oneshot.search import _batches, _epoch_seed
 
 INITS = ("concomitant", "random", "simclr")
 
@@ -150,9 +151,9 @@ def simclr_pretrain(
     """The two-stage baseline's first stage: SimCLR on the fixed derived architecture."""
     normalize = Normalize(*data.stats(), channels_last=True).to(device)
     objective = SimCLRObjective(
-        build_augment(data.size, data.channels, search.augment_config()),
+        build_augment(data.size, data.channels, search.augment),
         normalize,
-        search.temperature,
+        search.loss.temperature,
     ).to(device)
     from selfnas.oneshot.search import split_halves
 
@@ -163,9 +164,9 @@ def simclr_pretrain(
         lambda batch: objective(network, data.train_x[batch].to(device)),
         indices.sort().values,
         epochs,
-        search.batch_size,
-        search.images_per_epoch,
-        (search.lr, search.momentum, search.weight_decay),
+        search.data.batch_size,
+        search.data.images_per_epoch,
+        (search.optim.lr, search.optim.momentum, search.optim.weight_decay),
         search.seed,
         checkpoint,
         {"stage": "simclr-pretrain", "epochs": epochs, "search": search.identity()},
@@ -200,9 +201,9 @@ def finetune(
     configure_threads(config.threads)
     device = select_device(config.device)
     search = SearchConfig.from_dict(json.loads((run / "config.json").read_text()))
-    data = data or load_dataset(search.dataset, search.data_root)
+    data = data or load_dataset(search.data.dataset, search.data.data_root)
     started = time.perf_counter()
-    network = load_network(run / "network.pt").to(device).to(memory_format=torch.channels_last)
+    network = to_channels_last(load_network(run / "network.pt").to(device))
     tag = f"{config.init}_f{config.label_fraction:g}_e{config.epochs}_s{config.seed}"
     work = run / "finetune"
     identity = {
@@ -215,11 +216,14 @@ def finetune(
     if config.init != "concomitant":
         torch.manual_seed(config.seed)
         fresh = Network(
-            network.config, network.genotypes, head="projection", out_dim=search.projection_dim
+            network.config,
+            network.genotypes,
+            head="projection",
+            out_dim=search.loss.projection_dim,
         )
-        network = fresh.to(device).to(memory_format=torch.channels_last)
+        network = to_channels_last(fresh.to(device))
         if config.init == "simclr":
-            epochs = config.pretrain_epochs or search.epochs
+            epochs = config.pretrain_epochs or search.schedule.epochs
             network = simclr_pretrain(
                 network, data, search, epochs, device, work / f"simclr_pretrain_e{epochs}.pt"
             )

@@ -11,15 +11,28 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TypeVar, cast
 
 import torch
 from torch import Tensor, nn
 
 from selfnas.errors import DataCorrupt, DataNotFound
-from selfnas.oneshot.derive import NODES, CellGenotype, genotypes_from_text, genotypes_to_text
 from selfnas.oneshot.ops import FactorizedReduce, ReLUConvBN, make_op
+from selfnas.spaces.darts_genotype import (
+    NUM_NODES,
+    CellGenotype,
+    cells_from_text,
+    cells_to_text,
+)
 
 FORMAT = "selfnas-sswp-network/1"
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def to_channels_last(module: ModuleT) -> ModuleT:
+    """Store the module's 4-d weights channels-last (oneDNN runs the depthwise convs ~1.4x
+    faster on CPU); in place, like `Module.to`."""
+    return module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -47,12 +60,12 @@ class MacroConfig:
                 c_curr *= 2
             rows.append((c_pp, c_p, c_curr, reduction, reduction_prev))
             reduction_prev = reduction
-            c_pp, c_p = c_p, NODES * c_curr
+            c_pp, c_p = c_p, NUM_NODES * c_curr
         return rows
 
     @property
     def feature_dim(self) -> int:
-        return self.layout()[-1][2] * NODES
+        return self.layout()[-1][2] * NUM_NODES
 
 
 def make_preprocess(
@@ -128,7 +141,7 @@ class DerivedCell(nn.Module):
         """The cell's output; `drop_prob` > 0 drops each non-identity edge's output per
         sample in training mode (DARTS' drop path)."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
-        for node in range(NODES):
+        for node in range(NUM_NODES):
             (key_a, src_a), (key_b, src_b) = self._plan[2 * node : 2 * node + 2]
             states.append(
                 self._edge(key_a, states[src_a], drop_prob)
@@ -169,20 +182,24 @@ class Network(nn.Module):
         self.head_kind = head
         self.out_dim = out_dim
         self.stem = make_stem(config)
-        cells = []
+        cells: list[DerivedCell] = []
         for genotype, (c_pp, c_p, c, reduction, reduction_prev) in zip(
             genotypes, config.layout(), strict=True
         ):
             if genotype.reduction != reduction:
                 raise ValueError(f"cell {len(cells)}: genotype type does not match the layout")
             cells.append(DerivedCell.build(genotype, c_pp, c_p, c, reduction_prev))
+        self._genotypes = [cell.genotype for cell in cells]
         self.cells = nn.ModuleList(cells)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = make_head(head, config.feature_dim, out_dim)
 
+    def cell(self, index: int) -> DerivedCell:
+        return cast(DerivedCell, self.cells[index])
+
     @property
     def genotypes(self) -> list[CellGenotype]:
-        return [cell.genotype for cell in self.cells]
+        return list(self._genotypes)
 
     def features(self, x: Tensor) -> Tensor:
         s0 = s1 = self.stem(x)
@@ -204,7 +221,7 @@ def network_payload(network: Network) -> dict:
     return {
         "format": FORMAT,
         "config": asdict(network.config),
-        "genotypes": genotypes_to_text(network.genotypes),
+        "genotypes": cells_to_text(network.genotypes),
         "head": network.head_kind,
         "out_dim": network.out_dim,
         "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()},
@@ -230,7 +247,7 @@ def load_network(path: str | os.PathLike[str], map_location: str | torch.device 
         raise DataCorrupt(f"{path}: not a selfnas SSWP network (format {FORMAT} expected)")
     network = Network(
         MacroConfig(**payload["config"]),
-        genotypes_from_text(payload["genotypes"]),
+        cells_from_text(payload["genotypes"]),
         head=payload["head"],
         out_dim=int(payload["out_dim"]),
     )

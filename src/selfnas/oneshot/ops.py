@@ -1,4 +1,6 @@
-"""The seven non-`none` DARTS operations, built identically for the supernet and the network.
+"""The modules of the seven non-`none` DARTS operations, for the supernet and the network.
+
+The op names and their order are the space's (`spaces.darts_genotype.DARTS_OPS`).
 
 One constructor (`make_op`) serves both the search cell and the derived cell, so a kept
 op's weights copy 1:1 (same module tree, same parameter names). Pooling is followed by a
@@ -13,20 +15,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-OPS: tuple[str, ...] = (
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
-"""Candidate ops on every edge, in DARTS' PRIMITIVES order without `none`."""
-
-PARAMETRIC_OPS: tuple[str, ...] = tuple(name for name in OPS if "conv" in name)
-POOL_OPS: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3")
-SKIP = "skip_connect"
+from selfnas.errors import InvalidOption
+from selfnas.spaces.darts_genotype import DARTS_OPS
 
 
 class ReLUConvBN(nn.Sequential):
@@ -109,6 +99,4 @@ def make_op(name: str, c: int, stride: int, pool_bn: bool = True) -> nn.Module:
         return DilConv(c, 3, stride, 2, 2)
     if name == "dil_conv_5x5":
         return DilConv(c, 5, stride, 4, 2)
-    from selfnas.errors import InvalidOption
-
-    raise InvalidOption(f"unknown DARTS op {name!r}; expected one of {', '.join(OPS)}")
+    raise InvalidOption(f"unknown DARTS op {name!r}; expected one of {', '.join(DARTS_OPS)}")

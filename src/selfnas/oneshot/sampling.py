@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from selfnas.oneshot.ops import OPS, PARAMETRIC_OPS, SKIP
+from selfnas.spaces.darts_genotype import DARTS_OPS, PARAMETRIC_OPS, SKIP_CONNECT
 
-SKIP_INDEX = OPS.index(SKIP)
-PARAMETRIC_INDEX = torch.tensor([OPS.index(name) for name in PARAMETRIC_OPS])
+SKIP_INDEX = DARTS_OPS.index(SKIP_CONNECT)
+PARAMETRIC_INDEX = torch.tensor([DARTS_OPS.index(name) for name in PARAMETRIC_OPS])
 
 
 @dataclass

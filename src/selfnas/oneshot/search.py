@@ -10,9 +10,8 @@ where the uninterrupted one would. The run directory receives `config.json`,
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,113 +20,31 @@ import torch
 from torch import nn
 
 from selfnas.atomic import save_torch, write_json, write_text
-from selfnas.errors import InvalidOption, ResumeMismatch
-from selfnas.oneshot.augment import AugmentConfig, Normalize, build_augment
+from selfnas.errors import ResumeMismatch
+from selfnas.oneshot.augment import Normalize, build_augment
+from selfnas.oneshot.config import SearchConfig
 from selfnas.oneshot.data import ImageData, load_dataset
-from selfnas.oneshot.derive import darts_summary, genotypes_from_text, genotypes_to_text
+from selfnas.oneshot.derive import darts_summary
 from selfnas.oneshot.distributed import (
     DistContext,
     average_gradients,
     convert_sync_batchnorm,
     current,
 )
-from selfnas.oneshot.network import MacroConfig, save_network
+from selfnas.oneshot.network import save_network, to_channels_last
 from selfnas.oneshot.objectives import SimCLRObjective, SupervisedObjective
-from selfnas.oneshot.schedule import PhaseSchedule
 from selfnas.oneshot.supernet import Supernet
+from selfnas.spaces.darts_genotype import cells_from_text, cells_to_text
 
-OBJECTIVES = ("simclr", "supervised")
-RUNTIME_FIELDS = ("device", "threads", "sync_bn", "amp", "channels_last")  # may change on resume
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    dataset: str = "mnist5k"
-    data_root: str | None = None
-    cells: int = 8
-    channels: int = 16
-    epochs: int = 10
-    batch_size: int = 64
-    images_per_epoch: int | None = None  # weight-step images per epoch (None: the whole half)
-    objective: str = "simclr"
-    temperature: float = 0.07
-    projection_dim: int = 128
-    prune: str = "fpp"
-    split: tuple[float, float, float] = (0.2, 0.4, 0.4)
-    skip_dropout: float = 0.2
-    max_skip: int | None = 2
-    max_pool: int | None = 2
-    lr: float = 0.025
-    momentum: float = 0.9
-    weight_decay: float = 4e-5
-    grad_clip: float = 5.0
-    arch_lr: float = 1e-3
-    arch_betas: tuple[float, float] = (0.0, 0.999)
-    arch_weight_decay: float = 0.0
-    arch_every: int = 5
-    crop_scale: tuple[float, float] = (0.3, 1.0)
-    flip: bool = False
-    jitter: float = 0.4
-    grayscale_p: float = 0.2
-    blur_p: float = 0.5
-    seed: int = 0
-    device: str = "auto"
-    threads: int | None = None
-    sync_bn: bool = False
-    amp: bool = False
-    channels_last: bool = True
-    # leading cells recomputed in backward (None: up to the first reduction cell; -1: all)
-    checkpoint_cells: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise InvalidOption(
-                f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}"
-            )
-        if not 0 <= self.skip_dropout <= 1:
-            raise InvalidOption(f"skip dropout must be a probability, got {self.skip_dropout}")
-        if self.batch_size < 2:
-            raise InvalidOption(f"batch size must be >= 2, got {self.batch_size}")
-        if self.arch_every < 1:
-            raise InvalidOption(f"arch_every must be >= 1, got {self.arch_every}")
-        if self.cells < 3:
-            raise InvalidOption(f"a DARTS network needs at least 3 cells, got {self.cells}")
-        self.schedule()  # validates epochs, split and prune mode
-
-    def schedule(self) -> PhaseSchedule:
-        return PhaseSchedule(self.epochs, self.cells, tuple(self.split), self.prune)
-
-    def recompute_cells(self) -> int:
-        """Cells recomputed in backward: by default the full-resolution cells and the first
-        reduction cell, which hold over a third of a step's activations for a small share of
-        its compute (see benchmarks/oneshot_step.py)."""
-        if self.checkpoint_cells is None:
-            return self.cells // 3 + 1
-        return int(self.checkpoint_cells)
-
-    def augment_config(self) -> AugmentConfig:
-        return AugmentConfig(
-            tuple(self.crop_scale), self.flip, self.jitter, self.grayscale_p, self.blur_p
-        )
-
-    def macro(self, in_channels: int) -> MacroConfig:
-        return MacroConfig(self.cells, self.channels, in_channels)
-
-    def identity(self) -> dict[str, Any]:
-        """The fields a resumed run must share with the checkpoint."""
-        return {k: v for k, v in _jsonable(asdict(self)).items() if k not in RUNTIME_FIELDS}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> SearchConfig:
-        known = {f.name for f in fields(cls)}
-        kwargs = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known
-        }
-        return cls(**kwargs)
-
-
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(values))
+__all__ = [
+    "SearchConfig",
+    "SearchResult",
+    "SearchState",
+    "Stepper",
+    "build_objective",
+    "run_search",
+    "split_halves",
+]
 
 
 @dataclass
@@ -154,12 +71,13 @@ def split_halves(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def build_objective(config: SearchConfig, data: ImageData, device: torch.device) -> nn.Module:
-    normalize = Normalize(*data.stats(), channels_last=config.channels_last)
-    augment = build_augment(data.size, data.channels, config.augment_config())
-    if config.objective == "simclr":
-        objective: nn.Module = SimCLRObjective(augment, normalize, config.temperature)
-    else:
+    normalize = Normalize(*data.stats(), channels_last=config.runtime.channels_last)
+    augment = build_augment(data.size, data.channels, config.augment)
+    objective: nn.Module
+    if config.loss.supervised:
         objective = SupervisedObjective(augment, normalize)
+    else:
+        objective = SimCLRObjective(augment, normalize, config.loss.temperature)
     return objective.to(device)
 
 
@@ -170,33 +88,36 @@ class SearchState:
         self, config: SearchConfig, data: ImageData, device: torch.device, ctx: DistContext
     ):
         torch.manual_seed(config.seed)
-        supervised = config.objective == "supervised"
-        self.model = Supernet(
-            config.macro(data.channels),
-            head="linear" if supervised else "projection",
-            out_dim=data.num_classes if supervised else config.projection_dim,
-            max_skip=config.max_skip,
-            max_pool=config.max_pool,
-            checkpoint_cells=config.recompute_cells(),
+        net, loss, optim = config.supernet, config.loss, config.optim
+        model = Supernet(
+            net.macro(data.channels),
+            head="linear" if loss.supervised else "projection",
+            out_dim=data.num_classes if loss.supervised else loss.projection_dim,
+            max_skip=net.max_skip,
+            max_pool=net.max_pool,
+            checkpoint_cells=net.recompute_cells(),
         )
-        if config.sync_bn:
-            self.model = convert_sync_batchnorm(self.model, ctx, device)
-        self.model.to(device)
-        if config.channels_last:
-            self.model.to(memory_format=torch.channels_last)
+        if config.runtime.sync_bn:
+            model = convert_sync_batchnorm(model, ctx, device)
+        model.to(device)
+        if config.runtime.channels_last:
+            to_channels_last(model)
+        self.model = model
         self.w_opt = torch.optim.SGD(
-            self.model.weight_parameters(),
-            lr=config.lr,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
+            model.weight_parameters(),
+            lr=optim.lr,
+            momentum=optim.momentum,
+            weight_decay=optim.weight_decay,
         )
         self.a_opt = torch.optim.Adam(
-            self.model.arch_parameters(),
-            lr=config.arch_lr,
-            betas=tuple(config.arch_betas),
-            weight_decay=config.arch_weight_decay,
+            model.arch_parameters(),
+            lr=optim.arch_lr,
+            betas=optim.arch_betas,
+            weight_decay=optim.arch_weight_decay,
         )
-        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, T_max=config.epochs)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.w_opt, T_max=config.schedule.epochs
+        )
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
 
@@ -214,7 +135,7 @@ class SearchState:
 
     def load(self, payload: dict[str, Any]) -> None:
         for index, text in payload["fixed"].items():
-            self.model.fix_cell(int(index), genotypes_from_text(text)[0])
+            self.model.fix_cell(int(index), cells_from_text(text)[0])
         self.model.load_state_dict(payload["model"])
         for index in payload["fixed"]:
             self.model.alphas[int(index)].requires_grad_(False)
@@ -244,7 +165,7 @@ class Stepper:
         self, state: SearchState, objective: nn.Module, config: SearchConfig, ctx: DistContext
     ):
         self.state, self.objective, self.config, self.ctx = state, objective, config, ctx
-        self.scaler = torch.amp.GradScaler("cuda") if config.amp else None
+        self.scaler = torch.amp.GradScaler("cuda") if config.runtime.amp else None
 
     def _loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.scaler is not None:
@@ -267,7 +188,9 @@ class Stepper:
         else:
             loss.backward()
         average_gradients(params, self.ctx)
-        nn.utils.clip_grad_norm_([p for p in params if p.grad is not None], self.config.grad_clip)
+        nn.utils.clip_grad_norm_(
+            [p for p in params if p.grad is not None], self.config.optim.grad_clip
+        )
         if self.scaler is not None:
             self.scaler.step(opt)
             self.scaler.update()
@@ -307,34 +230,35 @@ def run_search(
 
     out = Path(out_dir)
     ctx = current()
-    configure_threads(config.threads)
-    device = select_device(config.device)
-    data = data or load_dataset(config.dataset, config.data_root)
+    configure_threads(config.runtime.threads)
+    device = select_device(config.runtime.device)
+    data = data or load_dataset(config.data.dataset, config.data.data_root)
     objective = build_objective(config, data, device)
     state = SearchState(config, data, device, ctx)
     checkpoint = out / "checkpoint.pt"
     if resume and checkpoint.exists():
         payload = torch.load(checkpoint, map_location=device, weights_only=False)
-        if payload["config"] != config.identity():
-            diff = sorted(
-                k for k in config.identity() if payload["config"].get(k) != config.identity()[k]
-            )
+        identity = config.identity()
+        if payload["config"] != identity:
+            diff = sorted(k for k in identity if payload["config"].get(k) != identity[k])
             raise ResumeMismatch(
                 f"{checkpoint} was made with different settings ({', '.join(diff)}); "
                 "use a new --out or --no-resume"
             )
         state.load(payload)
     if ctx.is_main:
-        write_json(out / "config.json", _jsonable(asdict(config)))
+        write_json(out / "config.json", config.to_dict())
 
-    schedule = config.schedule()
+    schedule = config.phases()
+    epochs, batch_size = config.schedule.epochs, config.data.batch_size
+    arch_every = config.schedule.arch_every
     weight_half, arch_half = split_halves(len(data.train_x), config.seed)
     stepper = Stepper(state, objective, config, ctx)
     model = state.model
     with progress_bar() as bar:
-        task = bar.add_task("sswp search", total=config.epochs, info="")
+        task = bar.add_task("sswp search", total=epochs, info="")
         bar.update(task, completed=state.epoch)
-        while state.epoch < config.epochs:
+        while state.epoch < epochs:
             epoch = state.epoch
             if stop_after is not None and epoch >= stop_after:
                 break
@@ -342,8 +266,8 @@ def run_search(
             generator = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch, 0))
             torch.manual_seed(_epoch_seed(config.seed, epoch, 1 + ctx.rank))  # augmentations
             rng = np.random.default_rng(_epoch_seed(config.seed, epoch, 100))
-            w_batches = _batches(weight_half, config.batch_size, config.images_per_epoch, rng)
-            a_batches = _batches(arch_half, config.batch_size, None, rng)
+            w_batches = _batches(weight_half, batch_size, config.data.images_per_epoch, rng)
+            a_batches = _batches(arch_half, batch_size, None, rng)
             started = time.perf_counter()
             w_losses, a_losses, step_seconds = [], [], []
             for step, batch in enumerate(w_batches):
@@ -356,16 +280,16 @@ def run_search(
                         data.train_x[idx].to(device),
                         data.train_y[idx].to(device),
                         generator,
-                        0.0 if phase == "warmup" else config.skip_dropout,
+                        0.0 if phase == "warmup" else config.schedule.skip_dropout,
                     )
                 )
                 step_seconds.append(time.perf_counter() - t0)
                 if (
                     phase != "warmup"
-                    and (step + 1) % config.arch_every == 0
+                    and (step + 1) % arch_every == 0
                     and model.trainable_arch_parameters()
                 ):
-                    a_idx = ctx.shard(a_batches[(step // config.arch_every) % len(a_batches)])
+                    a_idx = ctx.shard(a_batches[(step // arch_every) % len(a_batches)])
                     a_losses.append(
                         stepper.arch_step(
                             data.train_x[a_idx].to(device),
@@ -394,9 +318,9 @@ def run_search(
             bar.update(task, completed=state.epoch)
 
     seconds = float(sum(row["seconds"] for row in state.history))
-    if state.epoch < config.epochs:  # interrupted on purpose (stop_after)
+    if state.epoch < epochs:  # interrupted on purpose (stop_after)
         return SearchResult([], seconds, "", str(out), state.history)
-    for cell in schedule.due(float(config.epochs)):
+    for cell in schedule.due(float(epochs)):
         model.fix_cell(cell)
     genotypes = model.fix_all()
     network = model.to_network(genotypes).cpu()
@@ -411,6 +335,6 @@ def run_search(
     )
     if ctx.is_main:
         save_network(network, network_path)
-        write_text(out / "genotypes.txt", genotypes_to_text(genotypes) + "\n")
+        write_text(out / "genotypes.txt", cells_to_text(genotypes) + "\n")
         write_json(out / "result.json", result.to_json())
     return result

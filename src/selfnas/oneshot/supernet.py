@@ -10,12 +10,13 @@ exported network receives.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.utils.checkpoint
 from torch import Tensor, nn
 
-from selfnas.oneshot.derive import NODES, NUM_EDGES, CellGenotype, derive_cell, edge_source
+from selfnas.oneshot.derive import derive_cell
 from selfnas.oneshot.network import (
     DerivedCell,
     MacroConfig,
@@ -24,8 +25,16 @@ from selfnas.oneshot.network import (
     make_preprocess,
     make_stem,
 )
-from selfnas.oneshot.ops import OPS, make_op
+from selfnas.oneshot.ops import make_op
 from selfnas.oneshot.sampling import CellPath, binary_gates, sample_pairs
+from selfnas.spaces.darts_genotype import (
+    DARTS_OPS,
+    NODE_STARTS,
+    NUM_EDGES,
+    NUM_NODES,
+    CellGenotype,
+    edge_source,
+)
 
 
 class _GatedPair(torch.autograd.Function):
@@ -63,13 +72,13 @@ class MixedEdge(nn.Module):
 
     def __init__(self, c: int, stride: int) -> None:
         super().__init__()
-        self.ops = nn.ModuleDict({name: make_op(name, c, stride) for name in OPS})
+        self.ops = nn.ModuleDict({name: make_op(name, c, stride) for name in DARTS_OPS})
 
     def forward(self, x: Tensor, active: int, other: int, gates: Tensor | None) -> Tensor:
-        out = self.ops[OPS[active]](x)
+        out = self.ops[DARTS_OPS[active]](x)
         if gates is None:
             return out
-        return _GatedPair.apply(out, gates, x, self.ops[OPS[other]])
+        return _GatedPair.apply(out, gates, x, self.ops[DARTS_OPS[other]])
 
     def forward_all(self, x: Tensor, weights: Tensor) -> Tensor:
         """DARTS' continuous relaxation: every op runs, softmax-weighted (the cost baseline)."""
@@ -86,20 +95,23 @@ class SearchCell(nn.Module):
             for edge in range(NUM_EDGES)
         )
 
+    def edge(self, index: int) -> MixedEdge:
+        return cast(MixedEdge, self.edges[index])
+
     def forward(self, s0: Tensor, s1: Tensor, path: CellPath) -> Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
-        for edge_start, node in zip((0, 2, 5, 9), range(NODES), strict=True):
+        for edge_start, node in zip(NODE_STARTS, range(NUM_NODES), strict=True):
             total: Tensor | None = None
             for source in range(node + 2):
                 edge = edge_start + source
                 if path.active[edge] < 0:
                     continue
                 if path.mixture is not None:
-                    out = self.edges[edge].forward_all(states[source], path.mixture[edge])
+                    out = self.edge(edge).forward_all(states[source], path.mixture[edge])
                     total = out if total is None else total + out
                     continue
                 gates = None if path.gates is None else path.gates[edge]
-                out = self.edges[edge](states[source], path.active[edge], path.other[edge], gates)
+                out = self.edge(edge)(states[source], path.active[edge], path.other[edge], gates)
                 total = out if total is None else total + out
             if total is None:
                 raise RuntimeError(f"node {node} has no active input edge")
@@ -137,10 +149,15 @@ class Supernet(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = make_head(head, config.feature_dim, out_dim)
         self.alphas = nn.ParameterList(
-            nn.Parameter(alpha_std * torch.randn(NUM_EDGES, len(OPS))) for _ in range(config.cells)
+            nn.Parameter(alpha_std * torch.randn(NUM_EDGES, len(DARTS_OPS)))
+            for _ in range(config.cells)
         )
         self.fixed: list[CellGenotype | None] = [None] * config.cells
         self._paths: list[CellPath | None] = [None] * config.cells
+
+    def cell(self, index: int) -> SearchCell | DerivedCell:
+        """Cell `index`: a search cell until `fix_cell` swaps in its derived cell."""
+        return cast(SearchCell | DerivedCell, self.cells[index])
 
     # ---- parameters -------------------------------------------------------------------
     def arch_parameters(self) -> list[nn.Parameter]:
@@ -190,7 +207,7 @@ class Supernet(nn.Module):
     def derive_cell(self, index: int) -> CellGenotype:
         return derive_cell(
             self.alphas[index].detach().cpu().numpy(),
-            self.cells[index].reduction,
+            self.cell(index).reduction,
             self.max_skip,
             self.max_pool,
         )
@@ -203,19 +220,20 @@ class Supernet(nn.Module):
                 continue
             active = [-1] * NUM_EDGES
             for edge, name in self.derive_cell(index).edges():
-                active[edge] = OPS.index(name)
+                active[edge] = DARTS_OPS.index(name)
             self._paths[index] = CellPath(active, [-1] * NUM_EDGES, None)
 
     # ---- pruning ----------------------------------------------------------------------
     def fix_cell(self, index: int, genotype: CellGenotype | None = None) -> CellGenotype:
         """Replace cell `index` by its derived cell, reusing the kept modules (weights kept)."""
-        if self.fixed[index] is not None:
-            return self.fixed[index]
+        fixed = self.fixed[index]
+        if fixed is not None:
+            return fixed
         genotype = genotype or self.derive_cell(index)
-        cell = self.cells[index]
+        cell = self.cell(index)
         if not isinstance(cell, SearchCell) or genotype.reduction != cell.reduction:
             raise ValueError(f"cell {index} cannot take genotype {genotype.to_text()}")
-        edges = {edge: cell.edges[edge].ops[name] for edge, name in genotype.edges()}
+        edges = {edge: cell.edge(edge).ops[name] for edge, name in genotype.edges()}
         self.cells[index] = DerivedCell(genotype, cell.preprocess0, cell.preprocess1, edges)
         self.fixed[index] = genotype
         alpha = self.alphas[index]
@@ -255,14 +273,15 @@ class Supernet(nn.Module):
         network = Network(self.config, genotypes, head=self.head_kind, out_dim=self.out_dim)
         network.stem.load_state_dict(self.stem.state_dict())
         network.head.load_state_dict(self.head.state_dict())
-        for index, (source, target) in enumerate(zip(self.cells, network.cells, strict=True)):
+        for index, genotype in enumerate(genotypes):
+            source, target = self.cell(index), network.cell(index)
             target.preprocess0.load_state_dict(source.preprocess0.state_dict())
             target.preprocess1.load_state_dict(source.preprocess1.state_dict())
-            for edge, name in genotypes[index].edges():
+            for edge, name in genotype.edges():
                 module = (
                     source.edges[str(edge)]
                     if isinstance(source, DerivedCell)
-                    else source.edges[edge].ops[name]
+                    else source.edge(edge).ops[name]
                 )
                 target.edges[str(edge)].load_state_dict(module.state_dict())
         return network.to(next(self.parameters()).device)

@@ -84,10 +84,9 @@ def load_labelled(
         metric = joined if joined in bench.metrics(None) else metric
         dataset = bench.default_dataset(None)
     metric = bench.default_metric(metric or DEFAULT_METRICS.get(benchmark), dataset)
-    try:
-        archs = space_obj.enumerate()
-    except NotImplementedError:
-        raise InvalidOption(f"{space} cannot be enumerated for a predictor run") from None
+    if not space_obj.enumerable:
+        raise InvalidOption(f"{space} cannot be enumerated for a predictor run")
+    archs = space_obj.enumerate()
     rows = bench.prepare(archs, dataset)
     targets = np.full(len(archs), np.nan)
     found = rows >= 0

@@ -9,7 +9,6 @@ plus every seed's numbers.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,13 +19,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from selfnas.encoders import GraphEncoder
 from selfnas.errors import DataNotFound, InvalidOption
 from selfnas.metrics import ranking_report
 from selfnas.predictors.data import Labelled
 from selfnas.predictors.losses import LOSSES
 from selfnas.predictors.model import Predictor, make_inputs
 from selfnas.predictors.trainer import TrainConfig, score, train
+from selfnas.runs.pretrain import PretrainRun
 from selfnas.runtime import seed_everything
+from selfnas.stats import mean_std
 
 #: encoders the experiment knows by name (the registry may offer more)
 ENCODER_NAMES = ("gates", "gin", "gcn", "mlp", "seq")
@@ -100,7 +102,7 @@ class PredictSpec:
 
 
 # --------------------------------------------------------------------------- encoders
-def build_encoder(name: str, space: Any, **opts: Any) -> nn.Module:
+def build_encoder(name: str, space: Any, **opts: Any) -> GraphEncoder:
     """The encoder called `name` for `space` from the shared registry, with this
     experiment's per-encoder defaults (`ENCODER_DEFAULTS`) under the given options."""
     from selfnas import encoders
@@ -109,19 +111,23 @@ def build_encoder(name: str, space: Any, **opts: Any) -> nn.Module:
     return encoders.get_encoder(name, space, **opts)
 
 
+def _pretrain_run(directory: str | Path) -> tuple[PretrainRun, Path]:
+    """The run a `--pretrained` path names (its directory, or a checkpoint file in it) and
+    the checkpoint to read."""
+    path = Path(directory)
+    if path.is_dir():
+        run = PretrainRun(path)
+        return run, run.checkpoint_path
+    return PretrainRun(path.parent), path
+
+
 def load_pretrained(encoder: nn.Module, directory: str | Path) -> dict[str, Any]:
     """Copy a pretraining run's encoder weights (`checkpoint.pt` -> `model` state, keys
     `encoder.*`) into `encoder`; returns the run's config. Shapes must match."""
-    path = Path(directory)
-    checkpoint = path / "checkpoint.pt" if path.is_dir() else path
+    run, checkpoint = _pretrain_run(directory)
     if not checkpoint.exists():
         raise DataNotFound(f"no pretraining checkpoint at {checkpoint}")
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = state.get("model", state) if isinstance(state, dict) else state
-    prefix = "encoder."
-    weights = {k[len(prefix) :]: v for k, v in model.items() if k.startswith(prefix)}
-    if not weights:
-        raise InvalidOption(f"{checkpoint} holds no `encoder.*` weights")
+    weights = run.encoder_weights(checkpoint)
     mine = encoder.state_dict()
     bad = [k for k, v in weights.items() if k in mine and mine[k].shape != v.shape]
     missing = [k for k in mine if k not in weights]
@@ -131,32 +137,18 @@ def load_pretrained(encoder: nn.Module, directory: str | Path) -> dict[str, Any]
             f"(shape differs: {bad[:3]}, missing: {missing[:3]})"
         )
     encoder.load_state_dict({k: weights[k] for k in mine})
-    config_path = (path if path.is_dir() else path.parent) / "config.json"
-    return json.loads(config_path.read_text()) if config_path.exists() else {}
-
-
-#: the encoder each pretraining objective uses when its run does not name one
-OBJECTIVE_ENCODERS = {"arch2vec": "gin", "vgae": "gcn", "gae": "gcn", "nao": "seq"}
+    return run.read_config() or {}
 
 
 def pretrained_encoder_opts(directory: str | Path) -> tuple[str | None, dict[str, Any]]:
     """(encoder name, encoder options) of a `selfnas pretrain` run, from its config.json
     (`options.encoder`, else the objective's default encoder)."""
-    path = Path(directory)
-    config_path = (path if path.is_dir() else path.parent) / "config.json"
-    if not config_path.exists():
-        return None, {}
-    config = json.loads(config_path.read_text())
-    options = dict(config.get("options") or {})
-    name = options.get("encoder") or config.get("encoder")
-    name = name or OBJECTIVE_ENCODERS.get(str(config.get("objective")))
-    opts = dict(options.get("encoder_opts") or config.get("encoder_opts") or {})
-    return name, opts
+    return _pretrain_run(directory)[0].encoder
 
 
 # --------------------------------------------------------------------------- running
-def _graphs_for(encoder: nn.Module, data: Labelled) -> Any:
-    key = f"{type(encoder).__name__}:{getattr(encoder, 'input_form', 'node')}"
+def _graphs_for(encoder: GraphEncoder, data: Labelled) -> Any:
+    key = f"{type(encoder).__name__}:{encoder.input_form}"
     return data.inputs(key, lambda archs: make_inputs(encoder, data.space, archs))
 
 
@@ -171,7 +163,7 @@ def _proxy_quantiles(data: Labelled, spec: PredictSpec) -> torch.Tensor:
     )
 
 
-def _inputs_for(encoder: nn.Module, data: Labelled, spec: PredictSpec) -> Any:
+def _inputs_for(encoder: GraphEncoder, data: Labelled, spec: PredictSpec) -> Any:
     graphs = _graphs_for(encoder, data)
     if not (spec.proxies and spec.proxy_features):
         return graphs
@@ -181,7 +173,7 @@ def _inputs_for(encoder: nn.Module, data: Labelled, spec: PredictSpec) -> Any:
 
 
 def proxy_pretrain(
-    encoder: nn.Module,
+    encoder: GraphEncoder,
     data: Labelled,
     spec: PredictSpec,
     rng: np.random.Generator,
@@ -278,12 +270,11 @@ def comparator_reference(
 
 
 def summarise(per_seed: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Mean (and std) over seeds of the 'rest' and held-out metrics."""
+    """Mean (and sample std, None for one seed) over seeds of the 'rest' metrics; mean of
+    the held-out ones."""
     out: dict[str, Any] = {}
     for key in SUMMARY_KEYS:
-        values = np.array([row[key] for row in per_seed], dtype=np.float64)
-        out[key] = float(values.mean())
-        out[f"{key}_std"] = float(values.std())
+        out[key], out[f"{key}_std"], _ = mean_std(row[key] for row in per_seed)
     out["heldout"] = {
         key: float(np.mean([row["heldout"][key] for row in per_seed])) for key in SUMMARY_KEYS
     }

@@ -24,6 +24,7 @@ from selfnas.atomic import write_text
 from selfnas.errors import InvalidOption
 from selfnas.predictors.data import Labelled
 from selfnas.predictors.experiment import PredictSpec, collect, run, run_seed
+from selfnas.stats import format_mean_std
 
 #: CSV columns (one row per configuration)
 COLUMNS = (
@@ -258,7 +259,7 @@ def markdown(frame: pd.DataFrame, total: int, nk_sizes: Sequence[int] | None = N
                     cells.append("-")
                 else:
                     r = hit.iloc[0]
-                    cells.append(f"{r.kendall_tau:.3f} ± {r.kendall_tau_std:.3f}")
+                    cells.append(format_mean_std(r.kendall_tau, r.kendall_tau_std, 3))
             for size in nk:
                 hit = rows[rows["train_size"] == size]
                 if hit.empty:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from selfnas.encoders import GraphEncoder
 from selfnas.errors import InvalidOption
 from selfnas.spaces.base import SearchSpace
 
@@ -28,37 +29,15 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, dropout: float) -> nn.
     return nn.Sequential(*layers)
 
 
-def encoder_dim(encoder: nn.Module) -> int:
-    """The embedding width an encoder reports (`out_dim`, or `embed_dim` / `dim`)."""
-    for attr in ("out_dim", "embed_dim", "dim", "output_dim"):
-        value = getattr(encoder, attr, None)
-        if isinstance(value, int):
-            return value
-    raise InvalidOption(f"encoder {type(encoder).__name__} does not say its embedding width")
+def make_inputs(encoder: GraphEncoder, space: SearchSpace, archs: Sequence[Any]) -> Any:
+    """The tensors `encoder` reads for `archs` (its `make_batch`: node or edge form)."""
+    return encoder.make_batch(space, archs)
 
 
-def make_inputs(encoder: nn.Module, space: SearchSpace, archs: Sequence[Any]) -> Any:
-    """The tensors `encoder` reads for `archs`: its own `make_batch` if it has one, else
-    the native edge form for edge encoders on op-on-edge spaces, else the node form."""
-    maker = getattr(encoder, "make_batch", None)
-    if callable(maker):
-        return maker(space, archs)
-    if getattr(encoder, "input_form", "node") == "edge" and space.op_on_edge:
-        return space.edge_batch(archs)
-    return space.batch(archs)
-
-
-def embed(encoder: nn.Module, inputs: Any) -> torch.Tensor:
+def embed(encoder: GraphEncoder, inputs: Any) -> torch.Tensor:
     """`[N, D]` embeddings: the encoder's own `embed` (graph encoders pool their node
-    states their way), else its output; a tuple output (mean, logvar) gives the first and
-    per-node states `[N,V,D]` are averaged."""
-    method = getattr(encoder, "embed", None)
-    out = method(inputs) if callable(method) else encoder(inputs)
-    if isinstance(out, tuple | list):
-        out = out[0]
-    if out.dim() == 3:
-        out = out.mean(dim=1)
-    return out
+    states their way)."""
+    return encoder.embed(inputs)
 
 
 class ComparatorHead(nn.Module):
@@ -80,7 +59,7 @@ class Predictor(nn.Module):
 
     def __init__(
         self,
-        encoder: nn.Module,
+        encoder: GraphEncoder,
         hidden: Sequence[int] = (300, 300, 300),
         dropout: float = 0.1,
         comparator: bool = False,
@@ -89,7 +68,7 @@ class Predictor(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.features = int(features)
-        dim = encoder_dim(encoder) + self.features
+        dim = encoder.out_dim + self.features
         self.head = mlp(dim, hidden, 1, dropout)
         # a direct linear path from the features to the score: one feature among a wide
         # embedding is otherwise learnt slowly from the few labelled archs

@@ -3,10 +3,12 @@
 One epoch shuffles the training archs into batches of `batch_size` (512: one batch for the
 small training sets NAS cares about); pairwise losses sample at most `pair_ratio * n`
 pairs with different targets inside each batch (GATES's `max_compare_ratio` of 4).
+`NeuralPredictor` puts the two loops behind the `ArchPredictor` interface searches use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,9 @@ import torch
 
 from selfnas.errors import InvalidOption
 from selfnas.predictors.losses import PAIRWISE, get_loss, sample_pairs
-from selfnas.predictors.model import Predictor
+from selfnas.predictors.model import Predictor, make_inputs
+from selfnas.predictors.protocol import Prediction
+from selfnas.spaces.base import Arch, SearchSpace
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ def train(
                 continue
             y = y_all[torch.as_tensor(index, device=device)]
             batch = inputs[index]
-            pairs = None
+            pairs = torch.empty((0, 2), dtype=torch.long, device=device)  # none: pointwise loss
             if pairwise:
                 found = sample_pairs(targets[index], int(config.pair_ratio * len(index)), rng)
                 if len(found) == 0:
@@ -141,3 +145,36 @@ def score(
         else:
             parts.append(predictor(batch))
     return torch.cat(parts).double().cpu().numpy()
+
+
+class NeuralPredictor:
+    """A `Predictor` module as an `ArchPredictor`: `fit` trains it (`train`, from its
+    current weights) on the archs given, `predict` scores archs (`score`; a comparator
+    ranks against the training archs). Scores order archs; they carry no uncertainty."""
+
+    def __init__(
+        self,
+        model: Predictor,
+        space: SearchSpace,
+        config: TrainConfig,
+        rng: np.random.Generator,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.model = model
+        self.space = space
+        self.config = config
+        self.rng = rng
+        self.device = device
+        self.reference: Any = None
+        self.history: list[float] = []
+
+    def inputs(self, archs: Sequence[Arch]) -> Any:
+        """The tensors the model's encoder reads for `archs`."""
+        return make_inputs(self.model.encoder, self.space, archs)
+
+    def fit(self, archs: Sequence[Arch], y: np.ndarray) -> None:
+        self.reference = self.inputs(archs)
+        self.history = train(self.model, self.reference, y, self.config, self.rng, self.device)
+
+    def predict(self, archs: Sequence[Arch]) -> Prediction:
+        return Prediction(score(self.model, self.inputs(archs), self.reference, self.device))

@@ -120,28 +120,31 @@ def count_valid_unique(space: SearchSpace, rec: Reconstruction) -> dict[str, flo
     decoded graphs among the valid ones, the published code's count. Where the space
     has the published code's looser validity rule (`published_valid`: DARTS),
     `validity_published_rule` counts by it too."""
-    unpruned_hash = getattr(space, "unpruned_hash", None)
-    published_valid = getattr(space, "published_valid", None)
     loosely_valid = 0
+    has_published_rule = has_unpruned_hash = False
     hashes: set[str] = set()
     graphs: set[str] = set()
     valid = 0
     for a, o, arch in decode_draws(space, rec):
-        if published_valid is not None:
-            loosely_valid += bool(published_valid(a, o))
+        published = space.published_valid(a, o)
+        if published is not None:
+            has_published_rule = True
+            loosely_valid += bool(published)
+        graph = space.unpruned_hash(a, o)
+        has_unpruned_hash |= graph is not None
         if arch is not None:
             valid += 1
             hashes.add(space.hash(arch))
-            if unpruned_hash is not None:
-                graphs.add(unpruned_hash(a, o))
+            if graph is not None:
+                graphs.add(graph)
     samples = len(rec.ops)
     out = {
         "validity": valid / samples,
         "uniqueness": len(hashes) / valid if valid else 0.0,
     }
-    if unpruned_hash is not None:
+    if has_unpruned_hash:
         out["uniqueness_unpruned"] = len(graphs) / valid if valid else 0.0
-    if published_valid is not None:
+    if has_published_rule:
         out["validity_published_rule"] = loosely_valid / samples
     return out
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -294,7 +294,12 @@ def option_names(cls: type) -> list[str]:
     return names
 
 
-def construct_objective(cls: type, space: SearchSpace, options: dict[str, Any]) -> Any:
+ObjectiveT = TypeVar("ObjectiveT", bound=Objective)
+
+
+def construct_objective(
+    cls: type[ObjectiveT], space: SearchSpace, options: dict[str, Any]
+) -> ObjectiveT:
     known = option_names(cls)
     unknown = sorted(set(options) - set(known))
     if unknown:

@@ -1,11 +1,9 @@
 """Objective names -> factories, for the CLI and the reproduction table.
 
 A factory is called as `factory(space, **opts)` and returns an `Objective`. Built in:
-`arch2vec` (GIN VGAE), `vgae` and `gae` (the GCN baselines of arch2vec's table). Other
-modules register their own by exposing `OBJECTIVES: dict[str, factory]`: the modules in
-`PLUGINS` are merged in when importable (part B: `selfnas.pretrain.locality` registers
-`locality`, `selfnas.pretrain.nao` registers `nao`), so adding an objective is one entry
-in a module its author owns.
+`arch2vec` (GIN VGAE), `vgae` and `gae` (the GCN baselines of arch2vec's table); part B's
+`locality` and `nao` live in their own modules. Adding an objective is its module plus one
+line in `OBJECTIVE_REGISTRY` (imported lazily, so the table costs no imports).
 
 `--loss` other than `none` puts a metric term on the arch2vec objective, built from part B's
 `selfnas.pretrain.locality.GroupedSampler` and `MetricTerm` (options in `metric_opts`:
@@ -24,12 +22,23 @@ from torch import nn
 
 from selfnas.errors import InvalidOption
 from selfnas.pretrain.objective import MetricTerm, Objective
+from selfnas.registry import Registry
 from selfnas.spaces.base import SearchSpace
 from selfnas.spaces.batch import ArchBatch
 
 Factory = Callable[..., Objective]
 
-PLUGINS: tuple[str, ...] = ("selfnas.pretrain.locality", "selfnas.pretrain.nao")
+#: objective name -> factory(space, **opts) -> Objective; imported lazily
+OBJECTIVE_REGISTRY: Registry[Factory] = Registry(
+    "objective",
+    {
+        "arch2vec": ("selfnas.pretrain.registry:arch2vec", "GIN VGAE"),
+        "vgae": ("selfnas.pretrain.registry:vgae", "GCN VGAE baseline"),
+        "gae": ("selfnas.pretrain.registry:gae", "GCN autoencoder baseline"),
+        "locality": ("selfnas.pretrain.locality:build_locality", "metric learning on edits"),
+        "nao": ("selfnas.pretrain.nao:build_nao", "NAO LSTM autoencoder"),
+    },
+)
 
 #: default epochs per space (arch2vec: 8 on NB101, 10 on NB201 and DARTS)
 DEFAULT_EPOCHS: dict[str, int] = {"nb101": 8, "nb201": 10, "darts": 10, "nbgraph": 10}
@@ -59,11 +68,13 @@ def resolve_options(objective: str, space_name: str, options: dict[str, Any]) ->
 def _plain_gin_arch2vec(objective: Objective) -> bool:
     """arch2vec with its GIN and no metric term: what the per-space defaults were measured on."""
     from selfnas.encoders.gin import GIN
+    from selfnas.pretrain.vgae import VGAE
 
     return (
-        objective.name == "arch2vec"
-        and getattr(objective, "metric", None) is None
-        and isinstance(getattr(objective, "encoder", None), GIN)
+        isinstance(objective, VGAE)
+        and objective.name == "arch2vec"
+        and objective.metric is None
+        and isinstance(objective.encoder, GIN)
     )
 
 
@@ -143,26 +154,16 @@ def gae(space: SearchSpace, encoder: str | None = None, loss: str | None = None,
     return obj
 
 
+#: the built-in objectives, by name (part B's register in `OBJECTIVE_REGISTRY` too)
 OBJECTIVES: dict[str, Factory] = {"arch2vec": arch2vec, "vgae": vgae, "gae": gae}
 
 
 def objectives() -> dict[str, Factory]:
-    """Built-in objectives plus those the plugin modules register."""
-    table = dict(OBJECTIVES)
-    for module in PLUGINS:
-        try:
-            plugin = import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        table.update(getattr(plugin, "OBJECTIVES", {}))
-    return table
+    """Every registered objective's factory, by name (imports them all)."""
+    return {name: OBJECTIVE_REGISTRY.get(name) for name in OBJECTIVE_REGISTRY}
 
 
 def get_objective(name: str, space: SearchSpace, **opts: Any) -> Objective:
     """Build objective `name` on `space`; `None` options are left to the factory defaults."""
-    table = objectives()
-    if name not in table:
-        raise InvalidOption(f"unknown objective {name!r}; choose one of {', '.join(table)}")
-    return table[name](space, **{k: v for k, v in opts.items() if v is not None})
+    factory = OBJECTIVE_REGISTRY.get(name)
+    return factory(space, **{k: v for k, v in opts.items() if v is not None})

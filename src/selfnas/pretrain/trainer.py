@@ -28,6 +28,7 @@ from selfnas.atomic import save_torch, write_json
 from selfnas.errors import ResumeMismatch
 from selfnas.pretrain.objective import Objective
 from selfnas.progress import progress_bar
+from selfnas.spaces.base import SearchSpace
 from selfnas.spaces.batch import ArchBatch
 
 CONFIG = "config.json"
@@ -56,33 +57,29 @@ def _torch_seed(*key: int) -> int:
     return int(np.random.SeedSequence(list(key)).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def space_data(space: Any, samples: int | None, seed: int, subset: int | None = None) -> ArchBatch:
-    """What a space is pretrained on: all of it where it can be enumerated (NB101 through its
-    vectorised `batch_all`), else `samples` archs drawn with `(seed, "data")`; `subset` keeps
-    a seeded random share of that (quick runs, tests)."""
-    data = None
-    if samples is None:
-        batch_all = getattr(space, "batch_all", None)
-        if batch_all is not None:
-            data = batch_all()
-        else:
-            try:
-                data = space.batch(space.enumerate())
-            except NotImplementedError:
-                samples = 100_000
-    if data is None:
-        data = space.batch(space.sample(samples, _rng(seed, _DATA)))
+def space_data(
+    space: SearchSpace, samples: int | None, seed: int, subset: int | None = None
+) -> ArchBatch:
+    """What a space is pretrained on: all of it where it is `enumerable` (`batch_all`), else
+    `samples` archs (default 100,000) drawn with `(seed, "data")`; `subset` keeps a seeded
+    random share of that (quick runs, tests)."""
+    if samples is None and space.enumerable:
+        data = space.batch_all()
+    else:
+        count = 100_000 if samples is None else samples
+        data = space.batch(space.sample(count, _rng(seed, _DATA)))
     if subset is not None and subset < len(data):
         keep = np.sort(_rng(seed, _DATA, 1).choice(len(data), subset, replace=False))
         data = data[keep]
     return data
 
 
-def space_hashes(space: Any, data: ArchBatch) -> list[str]:
-    """Canonical hash of every row of `space_data` (the space's `hashes_all` where it has one)."""
-    hashes_all = getattr(space, "hashes_all", None)
-    if hashes_all is not None and len(data) == space.size:
-        return list(hashes_all())
+def space_hashes(space: SearchSpace, data: ArchBatch) -> list[str]:
+    """Canonical hash of every row of `space_data` (the space's `hashes_all` where it has them
+    and `data` is the whole space)."""
+    hashes = space.hashes_all() if len(data) == space.size else None
+    if hashes is not None:
+        return hashes
     adj, ops = data.adj.cpu().numpy(), data.ops.cpu().numpy()
     return [space.hash(space.decode(a, o)) for a, o in zip(adj, ops, strict=True)]
 

@@ -24,7 +24,7 @@ architecture embeddings of its own grouped batches: VGAE + locality on any encod
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -34,8 +34,16 @@ from torch import nn
 from selfnas.encoders import GraphEncoder, get_encoder
 from selfnas.errors import InvalidOption
 from selfnas.pretrain.objective import MetricTerm, Objective, Reconstruction, grouped_steps
-from selfnas.spaces.base import SearchSpace, space_num_vertices
+from selfnas.spaces.base import SearchSpace
 from selfnas.spaces.batch import PAD, ArchBatch
+
+
+@runtime_checkable
+class GroupedTerm(Protocol):
+    """A metric term whose batches come from a grouped sampler (anchor + positives): an
+    epoch then has one batch per `batch_size // group_size` anchors."""
+
+    sampler: Any  # selfnas.pretrain.locality.GroupedSampler, or None
 
 
 class VGAE(Objective):
@@ -78,7 +86,7 @@ class VGAE(Objective):
         self.dropout = nn.Dropout(dropout)
         # one extra class: "no vertex here" (padding)
         self.op_decoder = nn.Linear(latent, self.num_ops + 1)
-        vertices = space_num_vertices(space)
+        vertices = space.num_vertices
         # a learned logit offset per vertex pair: edges the node form fixes (DARTS's
         # cross-cell block, NB201's whole adjacency) need not be carried by the latents
         self.edge_bias = nn.Parameter(torch.zeros(vertices, vertices)) if edge_bias else None
@@ -128,10 +136,10 @@ class VGAE(Objective):
             yield train[chunk], None
 
     def steps_per_epoch(self, num_train: int) -> int:
-        sampler = getattr(self.metric, "sampler", None)
-        if sampler is None:
+        if not isinstance(self.metric, GroupedTerm) or self.metric.sampler is None:
             return super().steps_per_epoch(num_train)
-        return grouped_steps(num_train, max(2, self.batch_size // sampler.group_size))
+        group_size = self.metric.sampler.group_size
+        return grouped_steps(num_train, max(2, self.batch_size // group_size))
 
     def loss(self, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
         archs, labels = batch

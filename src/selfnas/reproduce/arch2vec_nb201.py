@@ -16,6 +16,7 @@ import numpy as np
 
 from selfnas.reproduce.base import Context, Published, Report, Reproduction, Row, attach_paper
 from selfnas.reproduce.common import compare, embed, nb201_tables, pretrain, rel
+from selfnas.stats import MeanStd, mean_std
 
 CITATION = (
     "Yan et al., *Does Unsupervised Architecture Representation Learning Help NAS?* "
@@ -108,14 +109,13 @@ LABELS = {
 }
 
 
-def _best_values(frame: Any) -> dict[str, tuple[float, float]]:
+def _best_values(frame: Any) -> dict[str, MeanStd]:
     """Mean ± std over seeds of the best search-metric value each seed found."""
     last = frame.sort_values("step").groupby(["strategy", "seed"]).tail(1)
-    out = {}
-    for strategy, group in last.groupby("strategy"):
-        values = group["best_value"].to_numpy(np.float64)
-        out[str(strategy)] = (float(values.mean()), float(values.std()))
-    return out
+    return {
+        str(strategy): mean_std(group["best_value"].to_numpy(np.float64))
+        for strategy, group in last.groupby("strategy")
+    }
 
 
 def run(ctx: Context) -> Report:
@@ -168,7 +168,7 @@ def run(ctx: Context) -> Report:
             title=f"NB201 {table}: {metric} -> {test_metric}",
         )
         best = _best_values(frame)
-        how = {
+        how: dict[str, Any] = {
             "data": f"NB201 tables ({', '.join(t.name for t in tables)})",
             "budget": f"{budget} queries",
             "seeds": seeds,
@@ -177,7 +177,7 @@ def run(ctx: Context) -> Report:
             protocol = difference + "; budget in queries (paper: simulated training time)"
             if strategy in ("rl", "bo"):
                 protocol += f"; {how_pre}"
-            mean, std = best[strategy]
+            mean, std, _ = best[strategy]
             rows.append(Row(table, label, "validation", mean, std, protocol=protocol, **how))
             s = summary[strategy]
             rows.append(

@@ -1,19 +1,19 @@
 """Helpers the reproductions share: where the data is, pretraining, searches, rows.
 
-Everything here calls the product's public functions (the same ones the CLI calls), so a
-reproduction measures exactly what a user of `selfnas pretrain` / `compare` would get.
+Pretraining, embedding and searching are `selfnas.pipeline`'s functions (the ones the CLI
+calls), so a reproduction measures exactly what a user of `selfnas pretrain` / `compare`
+would get, and records the same run directories.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from selfnas.errors import DataNotFound
+from selfnas.pipeline.pretraining import embed
 from selfnas.reproduce.base import Row
+from selfnas.runs.pretrain import PretrainRun
 
 
 # --- data ------------------------------------------------------------------------------
@@ -42,12 +42,9 @@ def nb101_official() -> Path | None:
 
 
 # --- pretraining -----------------------------------------------------------------------
-@dataclass
-class Pretrained:
-    run_dir: Path
-    final: dict[str, Any]
-    objective: Any
-    space: Any
+#: what `pretrain` returns (the run, its trained objective in memory)
+Pretrained = PretrainRun
+__all__ = ["Pretrained", "compare", "embed", "pretrain", "search_rows"]
 
 
 def pretrain(
@@ -62,61 +59,26 @@ def pretrain(
     validity_samples: int = 1000,
     options: dict[str, Any] | None = None,
     device: str = "cpu",
-) -> Pretrained:
-    """`selfnas pretrain OBJECTIVE --space SPACE` as a function (resumes in `out`)."""
-    from selfnas.pretrain.metrics import pretraining_protocol
-    from selfnas.pretrain.registry import get_objective
-    from selfnas.pretrain.trainer import Trainer, space_data
-    from selfnas.runtime import seed_everything
-    from selfnas.spaces import get_space
+) -> PretrainRun:
+    """`selfnas.pipeline.pretrain` as the reproductions run it (resumes in `out`): the
+    published objective (no per-space option defaults), evaluated once, after the last
+    epoch."""
+    from selfnas.pipeline import pretrain as run_pretrain
 
-    space = get_space(space_name)
-    options = dict(options or {})
-    if samples is None and (space.size is None or space.size > 10**7):
-        samples = 100_000
-    config = {
-        "objective": objective_name,
-        "space": space.name,
-        "options": options,
-        "samples": samples,
-        "subset": subset,
-        "validity_samples": validity_samples,
-        "eval_every": epochs,
-    }
-    seed_everything(seed)
-    objective = get_objective(objective_name, space, **options)
-    data = space_data(space, samples, seed, subset)
-    trainer = Trainer(
-        objective,
-        data,
+    return run_pretrain(
+        objective_name,
+        space_name,
         out,
-        config,
         epochs=epochs,
         seed=seed,
-        device=device,
-        evaluate=pretraining_protocol(validity_samples),
+        options=options,
+        space_defaults=False,
+        samples=samples,
+        subset=subset,
+        validity_samples=validity_samples,
         eval_every=epochs,
+        device=device,
     )
-    result = trainer.run()
-    return Pretrained(Path(out), dict(result.final), objective, space)
-
-
-def embed(pre: Pretrained, target: Path, seed: int = 0) -> Path:
-    """`selfnas embed`: every arch of the space (its enumeration or sample) to an .npz."""
-    import torch
-
-    from selfnas.atomic import save_npz
-    from selfnas.pretrain.trainer import space_data, space_hashes
-
-    samples = None if pre.space.size is not None and pre.space.size <= 10**7 else 100_000
-    data = space_data(pre.space, samples, seed)
-    pre.objective.eval()
-    with torch.no_grad():
-        parts = [pre.objective.embed(data[i : i + 8192]).cpu() for i in range(0, len(data), 8192)]
-    emb = torch.cat(parts).numpy().astype(np.float32)
-    hashes = space_hashes(pre.space, data)
-    save_npz(target, embeddings=emb, hashes=np.asarray(hashes), space=np.asarray(pre.space.name))
-    return target
 
 
 # --- search ----------------------------------------------------------------------------
@@ -129,19 +91,11 @@ def compare(
     workers: int | None = None,
     title: str = "",
 ) -> tuple[Any, dict[str, dict[str, Any]], Path]:
-    """`selfnas compare` as a function: (results frame, summary, regret or best PNG)."""
-    from selfnas.runs import RunDir
-    from selfnas.search.plots import plot_search
-    from selfnas.search.runner import Budget, run_tasks
-    from selfnas.search.summary import summarise
+    """`selfnas.pipeline.compare` as a tuple: (results frame, summary, regret or best PNG)."""
+    from selfnas.pipeline import compare as run_compare
 
-    frame = run_tasks(
-        spec, strategies, range(seeds), Budget(budget), out, workers, describe=title or "search"
-    )
-    summary = summarise(frame)
-    RunDir(out).write_summary(summary)
-    png = plot_search(frame, budget, out, title=title)
-    return frame, summary, png
+    outcome = run_compare(spec, strategies, budget, out, seeds=seeds, workers=workers, title=title)
+    return outcome.frame, outcome.summary, outcome.plot
 
 
 def search_rows(

@@ -25,6 +25,7 @@ import numpy as np
 from selfnas.atomic import write_json
 from selfnas.reproduce.base import Context, Published, Report, Reproduction, Row, attach_paper
 from selfnas.reproduce.common import data_file, nb101_official
+from selfnas.stats import mean_std
 
 CITATION = (
     "Ning et al., *A Generic Graph-based Neural Architecture Encoding Scheme for "
@@ -198,8 +199,7 @@ def _measure(ctx: Context, spec: Any, data: Any, cache: dict) -> dict[str, Any]:
             per.append(row)
         out = {}
         for metric in ("kendall_tau", "n_at_5", "n_at_10"):
-            values = np.array([row["heldout"][metric] for row in per], dtype=np.float64)
-            out[metric], out[f"{metric}_std"] = float(values.mean()), float(values.std())
+            out[metric], out[f"{metric}_std"], _ = mean_std(row["heldout"][metric] for row in per)
         seconds = [row["train_seconds"] + row["score_seconds"] for row in per]
         out["seconds"], out["total_seconds"] = float(np.mean(seconds)), float(np.sum(seconds))
         cache[key] = out
@@ -237,7 +237,7 @@ def _run_table(ctx: Context, kind: str) -> Report:
     largest: dict[str, tuple[int, float]] = {}  # row -> (archs, seconds per seed)
     for setting in settings:
         sizes = _sizes(ctx, setting.data)
-        how = {"data": setting.describe, "seeds": ctx.n_seeds(1, FULL_SEEDS)}
+        how: dict[str, Any] = {"data": setting.describe, "seeds": ctx.n_seeds(1, FULL_SEEDS)}
         pool = len(setting.data.split()[0])
         shown = {label for label, _ in sizes} if ctx.quick else set(PROP_LABELS)
         for label, size in _all_sizes(pool):
@@ -333,20 +333,20 @@ def _run_table(ctx: Context, kind: str) -> Report:
     rows = attach_paper(rows, published)
     # the paper's columns in its order, unmeasured ones (0.05 %, 50 %, 100 %) in place
     first: dict[tuple[str, str], int] = {}
-    for i, row in enumerate(rows):
-        first.setdefault((row.table, row.row), i)
+    for i, line in enumerate(rows):
+        first.setdefault((line.table, line.row), i)
     rows.sort(
         key=lambda r: (
             first[(r.table, r.row)],
             PROP_LABELS.index(r.column) if r.column in PROP_LABELS else 0,
         )
     )
-    for row in rows:
-        if row.ours is None and ctx.quick:
-            row.protocol = "not measured here (quick mode)"
-        elif row.ours is None:
-            space = row.table.split(":")[0]
-            row.protocol = unrun.get((row.column, space), row.protocol)
+    for line in rows:
+        if line.ours is None and ctx.quick:
+            line.protocol = "not measured here (quick mode)"
+        elif line.ours is None:
+            space = line.table.split(":")[0]
+            line.protocol = unrun.get((line.column, space), line.protocol)
     report.rows = rows
     report.notes = [
         *notes,
@@ -395,7 +395,7 @@ def _scope_note(
         return scope
     half = dict(_all_sizes(pool))["50%"]
     cost = {row: seconds * half / archs * seeds for row, (archs, seconds) in largest.items()}
-    low, high = min(cost, key=cost.get), max(cost, key=cost.get)
+    low, high = min(cost, key=cost.__getitem__), max(cost, key=cost.__getitem__)
     archs, seconds = largest[high]
     return (
         f"{scope} One 50 % cell ({half} archs, {seeds} seeds) would take about "

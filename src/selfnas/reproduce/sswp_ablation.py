@@ -83,7 +83,13 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(ctx: Context) -> Report:
     from selfnas.oneshot.ablate import AblationConfig, run_ablation
-    from selfnas.oneshot.search import SearchConfig
+    from selfnas.oneshot.config import (
+        DataConfig,
+        RuntimeConfig,
+        ScheduleConfig,
+        SearchConfig,
+        SupernetConfig,
+    )
 
     device = ctx.device if ctx.device != "cpu" else "cpu"
     # Full mode is sized for a shared 2-core CPU (measured: 3,729 s for seed 0 and 2,658 s
@@ -92,15 +98,13 @@ def run(ctx: Context) -> Report:
     # (phases 1/2/2 epochs), each architecture then trained for 10 epochs on 10 % of the
     # labels, from random initialisation and from its kept weights.
     search = SearchConfig(
-        dataset="mnist5k",
-        cells=ctx.pick(3, 5),
-        channels=ctx.pick(4, 8),
-        epochs=ctx.pick(2, 5),
-        batch_size=ctx.pick(32, 64),
-        images_per_epoch=ctx.pick(128, 640),
+        data=DataConfig(
+            dataset="mnist5k", batch_size=ctx.pick(32, 64), images_per_epoch=ctx.pick(128, 640)
+        ),
+        supernet=SupernetConfig(cells=ctx.pick(3, 5), channels=ctx.pick(4, 8)),
+        schedule=ScheduleConfig(epochs=ctx.pick(2, 5)),
+        runtime=RuntimeConfig(device=device, threads=None),
         seed=0,
-        device=device,
-        threads=None,
     )
     finetune_epochs = ctx.pick(1, 10)
     label_fraction = 0.1
@@ -124,8 +128,8 @@ def run(ctx: Context) -> Report:
         f"MNIST 5k ({int(label_fraction * 100)} % of the labels to train the searched architecture)"
     )
     budget = (
-        f"search {search.epochs} epochs x {search.images_per_epoch or 'all'} images, "
-        f"{search.cells} cells x {search.channels} "
+        f"search {search.schedule.epochs} epochs x {search.data.images_per_epoch or 'all'} "
+        f"images, {search.supernet.cells} cells x {search.supernet.channels} "
         f"channels; train {finetune_epochs} epochs"
     )
     out_rows = []

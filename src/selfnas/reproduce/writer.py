@@ -12,6 +12,7 @@ import pandas as pd
 
 from selfnas.atomic import atomic_path, write_csv, write_text
 from selfnas.reproduce.base import Report, Row
+from selfnas.stats import format_mean_std
 
 CSV_COLUMNS = (
     "table",
@@ -31,14 +32,10 @@ CSV_COLUMNS = (
 
 def fmt(value: float | None, std: float | None = None) -> str:
     """A number at a precision that suits its size (Kendall tau 4 places, accuracy 2)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or math.isnan(value):
         return "-"
     size = abs(value)
-    digits = 4 if size < 1.5 else 2 if size < 100 else 1
-    text = f"{value:.{digits}f}"
-    if std is not None and not (isinstance(std, float) and math.isnan(std)):
-        text += f" ± {std:.{digits}f}"
-    return text
+    return format_mean_std(value, std, 4 if size < 1.5 else 2 if size < 100 else 1)
 
 
 def frame(rows: list[Row]) -> pd.DataFrame:
@@ -64,7 +61,7 @@ def frame(rows: list[Row]) -> pd.DataFrame:
     )
 
 
-def _cell(text: str) -> str:
+def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 

@@ -15,12 +15,12 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any, ClassVar
 
 import numpy as np
 
 from selfnas.errors import InvalidOption
+from selfnas.registry import Registry
 from selfnas.spaces.base import SearchSpace
 
 Arch = Hashable
@@ -152,26 +152,26 @@ class DiscreteStrategy(Strategy):
         return out
 
 
-#: strategy name -> (module, class); imported lazily (torch-heavy ones only when used)
-STRATEGIES: dict[str, tuple[str, str]] = {
-    "random": ("selfnas.search.random", "RandomSearch"),
-    "re": ("selfnas.search.evolution", "RegularizedEvolution"),
-    "ls": ("selfnas.search.local", "LocalSearch"),
-    "rl": ("selfnas.search.reinforce", "EmbeddingReinforce"),
-    "bo": ("selfnas.search.bo", "DNGOSearch"),
-    "bo-gp": ("selfnas.search.bo", "GPSearch"),
-    "nao": ("selfnas.search.nao", "NAOSearch"),
-    "gates-ea": ("selfnas.search.predictor_ea", "PredictorEvolution"),
-    "reinforce": ("selfnas.search.reinforce_ops", "OpReinforce"),
-}
+#: strategy name -> its class; imported lazily (torch-heavy ones only when used)
+STRATEGIES: Registry[type[Strategy]] = Registry(
+    "strategy",
+    {
+        "random": ("selfnas.search.random:RandomSearch", "random search"),
+        "re": ("selfnas.search.evolution:RegularizedEvolution", "regularized evolution"),
+        "ls": ("selfnas.search.local:LocalSearch", "local search"),
+        "rl": ("selfnas.search.reinforce:EmbeddingReinforce", "REINFORCE on embeddings"),
+        "bo": ("selfnas.search.bo:DNGOSearch", "Bayesian optimisation, DNGO"),
+        "bo-gp": ("selfnas.search.bo:GPSearch", "Bayesian optimisation, GP"),
+        "nao": ("selfnas.search.nao:NAOSearch", "NAO gradient ascent"),
+        "gates-ea": ("selfnas.search.predictor_ea:PredictorEvolution", "GATES predictor + EA"),
+        "reinforce": ("selfnas.search.reinforce_ops:OpReinforce", "REINFORCE on NB201 ops"),
+    },
+)
 
 
 def strategy_class(name: str) -> type[Strategy]:
     """The strategy class registered as `name`."""
-    if name not in STRATEGIES:
-        raise InvalidOption(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
-    module, cls = STRATEGIES[name]
-    return getattr(import_module(module), cls)
+    return STRATEGIES.get(name)
 
 
 def make_options(cls: type[Strategy], values: dict[str, Any] | None) -> Options:

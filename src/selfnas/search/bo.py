@@ -3,8 +3,9 @@
 16 random archs first; then each round fits a surrogate on (embedding, accuracy) of every
 arch queried so far, scores every not-yet-queried arch by expected improvement over the
 best accuracy observed so far, and asks the top 5. Surrogates: DNGO (`bo`, as in the
-paper) or an exact GP (`bo-gp`: BoTorch's `SingleTaskGP`, its default ARD kernel and priors,
-fitted by marginal likelihood).
+paper) or an exact GP (`bo-gp`: `selfnas.search.gp`). The loop reads its surrogate only
+through `ArchPredictor` (`surrogate()`), so a subclass can search with any predictor; one
+without an uncertainty is ranked by its mean (greedy).
 
 Expected improvement is ranked in log space (`log_expected_improvement`), so candidates
 far below the incumbent still get distinct, ordered scores instead of an underflowed 0
@@ -15,7 +16,6 @@ standard deviation belongs, is 0 for almost every candidate).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,8 +23,10 @@ import numpy as np
 from scipy.special import erfcx, log_ndtr
 
 from selfnas.errors import InvalidOption
-from selfnas.search.base import Arch, Options
+from selfnas.predictors.protocol import ArchPredictor, Prediction
+from selfnas.search.base import Arch, Options, SearchContext
 from selfnas.search.embedded import EmbeddingStrategy
+from selfnas.search.surrogates import EmbeddingPredictor
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -45,6 +47,14 @@ def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> 
     mills = math.sqrt(math.pi / 2) * erfcx(u / math.sqrt(2))
     out[~pos] = -0.5 * u**2 - _LOG_SQRT_2PI + np.log1p(-np.minimum(u * mills, 1 - 1e-16))
     return out + np.log(std)
+
+
+def acquisition(prediction: Prediction, best: float) -> np.ndarray:
+    """Candidate scores, higher = ask first: log EI over `best`, or the mean itself for a
+    predictor without an uncertainty (EI of a certain prediction orders by its mean)."""
+    if prediction.std is None:
+        return np.asarray(prediction.mean, dtype=np.float64)
+    return log_expected_improvement(prediction.mean, prediction.std, best)
 
 
 @dataclass
@@ -70,14 +80,23 @@ class GPOptions(Options):
 
 
 class BayesOpt(EmbeddingStrategy):
-    """Shared loop; subclasses give `predict(train_x, train_y, candidates) -> mean, std`."""
+    """The shared loop; subclasses give the surrogate (`surrogate()`), a fresh
+    `ArchPredictor` fitted on every arch queried so far each round."""
 
-    def __init__(self, ctx, rng, options) -> None:
+    options: BOOptions | GPOptions
+
+    def __init__(
+        self, ctx: SearchContext, rng: np.random.Generator, options: BOOptions | GPOptions
+    ) -> None:
         if options.init < 1 or options.batch < 1:
             raise InvalidOption(f"{self.name} needs init >= 1 and batch >= 1")
         super().__init__(ctx, rng, options)
         self.rows: list[int] = []
         self.values: list[float] = []
+
+    def surrogate(self) -> ArchPredictor:
+        """A new, unfitted predictor for this round."""
+        raise NotImplementedError
 
     def ask(self) -> list[Arch]:
         if len(self.rows) < self.options.init:
@@ -86,8 +105,9 @@ class BayesOpt(EmbeddingStrategy):
         if not len(free):
             return []
         y = np.asarray(self.values, dtype=np.float64)
-        mean, std = self.predict(self.matrix[self.rows], y, self.matrix[free])
-        score = log_expected_improvement(mean, std, float(y.max()))
+        model = self.surrogate()
+        model.fit(self.indexed(self.rows), y)
+        score = acquisition(model.predict(self.indexed(free)), float(y.max()))
         k = min(self.options.batch, len(free))
         top = np.argsort(-score, kind="stable")[:k]
         return self.take(free[top])
@@ -97,54 +117,26 @@ class BayesOpt(EmbeddingStrategy):
             self.rows.append(self.row_of(arch))
             self.values.append(float(value))
 
-    def predict(self, x: np.ndarray, y: np.ndarray, candidates: np.ndarray):
-        raise NotImplementedError
-
 
 class DNGOSearch(BayesOpt):
     name = "bo"
     options_class = BOOptions
+    options: BOOptions
 
-    def predict(self, x, y, candidates):
+    def surrogate(self) -> ArchPredictor:
         from selfnas.search.dngo import DNGO, DNGOConfig
 
         o = self.options
-        model = DNGO(DNGOConfig(o.hidden, o.epochs, o.lr, o.batch_size), self.rng).fit(x, y)
-        return model.predict(candidates)
+        dngo = DNGO(DNGOConfig(o.hidden, o.epochs, o.lr, o.batch_size), self.rng)
+        return EmbeddingPredictor(self.arch_embeddings, dngo)
 
 
 class GPSearch(BayesOpt):
     name = "bo-gp"
     options_class = GPOptions
+    options: GPOptions
 
-    def predict(self, x, y, candidates):
-        import torch
-        from botorch.fit import fit_gpytorch_mll
-        from botorch.models import SingleTaskGP
-        from botorch.models.transforms import Normalize, Standardize
-        from gpytorch.mlls import ExactMarginalLogLikelihood
-        from gpytorch.settings import fast_pred_var
+    def surrogate(self) -> ArchPredictor:
+        from selfnas.search.gp import GaussianProcess
 
-        tx = torch.as_tensor(x, dtype=torch.float64)
-        ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = SingleTaskGP(
-                tx,
-                ty,
-                input_transform=Normalize(tx.shape[1]),
-                outcome_transform=Standardize(1),
-            )
-            fit_gpytorch_mll(
-                ExactMarginalLogLikelihood(model.likelihood, model),
-                optimizer_kwargs={"options": {"maxiter": self.options.fit_iters}},
-            )
-        model.eval()
-        means, stds = [], []
-        with torch.no_grad(), fast_pred_var():
-            for start in range(0, len(candidates), 1024):  # posterior builds a chunk² matrix
-                part = torch.as_tensor(candidates[start : start + 1024], dtype=torch.float64)
-                post = model.posterior(part)
-                means.append(post.mean.squeeze(-1).numpy())
-                stds.append(post.variance.clamp_min(1e-12).sqrt().squeeze(-1).numpy())
-        return np.concatenate(means), np.concatenate(stds)
+        return EmbeddingPredictor(self.arch_embeddings, GaussianProcess(self.options.fit_iters))

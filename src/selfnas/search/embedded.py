@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from selfnas.search.base import Arch, Strategy
+from selfnas.search.embeddings import ArchEmbeddings, IndexedArchs
 
 
 class EmbeddingStrategy(Strategy):
@@ -25,12 +26,21 @@ class EmbeddingStrategy(Strategy):
             self.visited = np.zeros(len(self.matrix), dtype=bool)
 
     def row_of(self, arch: Arch) -> int:
-        return self.ctx.problem.position[self.ctx.key(arch)]
+        return int(self.ctx.problem.position[self.ctx.key(arch)])
+
+    def indexed(self, rows: Sequence[int] | np.ndarray) -> IndexedArchs:
+        """The archs at `rows`, as a sequence an embedding predictor reads by row."""
+        return IndexedArchs(self.ctx.problem.archs, rows)
+
+    @property
+    def arch_embeddings(self) -> ArchEmbeddings:
+        """The embedding of any arch of the index (what an `EmbeddingPredictor` reads)."""
+        return ArchEmbeddings(self.ctx.embeddings, self.ctx.problem.position, self.ctx.key)
 
     def arch_of(self, row: int) -> Arch:
         return self.ctx.problem.archs[int(row)]
 
-    def take(self, rows: Sequence[int]) -> list[Arch]:
+    def take(self, rows: Sequence[int] | np.ndarray) -> list[Arch]:
         """Mark `rows` as asked and return their archs."""
         rows = [int(r) for r in rows]
         self.visited[rows] = True

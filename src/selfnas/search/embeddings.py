@@ -7,13 +7,16 @@ process, and the searches keep only row numbers and a visited mask.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, overload
 
 import numpy as np
 
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidOption
+from selfnas.spaces.base import Arch, SearchSpace
 
 
 def load_embeddings(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +61,14 @@ class EmbeddingTable:
         return int(self.matrix.shape[0])
 
     @classmethod
-    def aligned(cls, hashes: np.ndarray, matrix: np.ndarray, space, archs, source: str = ""):
+    def aligned(
+        cls,
+        hashes: np.ndarray,
+        matrix: np.ndarray,
+        space: SearchSpace,
+        archs: Sequence[Arch],
+        source: str = "",
+    ) -> EmbeddingTable:
         """Reorder rows to follow `archs`; every arch must have an embedding."""
         row_of = {h: i for i, h in enumerate(hashes)}
         order = np.empty(len(archs), dtype=np.int64)
@@ -78,7 +88,7 @@ class EmbeddingTable:
 _CACHE: dict[tuple[str, str], EmbeddingTable] = {}
 
 
-def embeddings_for(problem, path: str | Path) -> EmbeddingTable:
+def embeddings_for(problem: Any, path: str | Path) -> EmbeddingTable:
     """The embeddings at `path` aligned with `problem.archs` (cached per process)."""
     key = (str(Path(path).resolve()), problem.space.name)
     table = _CACHE.get(key)
@@ -87,3 +97,51 @@ def embeddings_for(problem, path: str | Path) -> EmbeddingTable:
         table = EmbeddingTable.aligned(hashes, matrix, problem.space, problem.archs, str(path))
         _CACHE[key] = table
     return table
+
+
+class IndexedArchs(Sequence[Arch]):
+    """Archs of a problem's arch index named by row: a plain `Sequence[Arch]` to any
+    predictor, and already rows to `ArchEmbeddings` (BO scores every unvisited arch of the
+    space each round; looking each one up by key would cost more than the surrogate)."""
+
+    def __init__(self, archs: Sequence[Arch], rows: Sequence[int] | np.ndarray) -> None:
+        #: the whole arch index (`Problem.archs`) and the rows of it this sequence holds
+        self.archs = archs
+        self.rows = np.asarray(rows, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Arch: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> IndexedArchs: ...
+
+    def __getitem__(self, i: int | slice) -> Arch | IndexedArchs:
+        if isinstance(i, slice):
+            return IndexedArchs(self.archs, self.rows[i])
+        return self.archs[int(self.rows[i])]
+
+
+@dataclass(frozen=True)
+class ArchEmbeddings:
+    """The pretrained embedding of any arch of a problem's index, by its benchmark key."""
+
+    table: EmbeddingTable
+    #: benchmark key -> row of `table` (`Problem.position`)
+    position: Mapping[str, int]
+    #: the benchmark key of an arch (`SearchContext.key`)
+    key: Callable[[Arch], str]
+
+    def rows(self, archs: Sequence[Arch]) -> np.ndarray:
+        if isinstance(archs, IndexedArchs):
+            return archs.rows
+        try:
+            return np.array([self.position[self.key(a)] for a in archs], dtype=np.int64)
+        except KeyError as exc:
+            raise InvalidOption(f"arch {exc.args[0]} is not in the embedded arch index") from None
+
+    def vectors(self, archs: Sequence[Arch]) -> np.ndarray:
+        """float32 [len(archs), D]: one embedding row per arch, in order."""
+        return self.table.matrix[self.rows(archs)]

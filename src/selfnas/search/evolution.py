@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from selfnas.errors import InvalidOption
-from selfnas.search.base import Arch, DiscreteStrategy, Options
+from selfnas.search.base import Arch, DiscreteStrategy, Options, SearchContext
 
 
 @dataclass
@@ -28,8 +30,11 @@ class EvolutionOptions(Options):
 class RegularizedEvolution(DiscreteStrategy):
     name = "re"
     options_class = EvolutionOptions
+    options: EvolutionOptions
 
-    def __init__(self, ctx, rng, options: EvolutionOptions) -> None:
+    def __init__(
+        self, ctx: SearchContext, rng: np.random.Generator, options: EvolutionOptions
+    ) -> None:
         if options.population < 1 or not 1 <= options.sample <= options.population:
             raise InvalidOption(
                 f"re needs population >= 1 and 1 <= sample <= population, got "

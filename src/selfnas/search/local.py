@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from selfnas.errors import InvalidOption
-from selfnas.search.base import Arch, DiscreteStrategy, Options
+from selfnas.search.base import Arch, DiscreteStrategy, Options, SearchContext
 
 
 @dataclass
@@ -24,8 +26,9 @@ class LocalOptions(Options):
 class LocalSearch(DiscreteStrategy):
     name = "ls"
     options_class = LocalOptions
+    options: LocalOptions
 
-    def __init__(self, ctx, rng, options: LocalOptions) -> None:
+    def __init__(self, ctx: SearchContext, rng: np.random.Generator, options: LocalOptions) -> None:
         if options.init < 1:
             raise InvalidOption(f"ls needs init >= 1, got {options.init}")
         super().__init__(ctx, rng, options)

@@ -15,9 +15,11 @@ from a `selfnas pretrain nao|locality` run (`--pretrained DIR`, or the option
    seen archs until it has `per_epoch` new ones (the best-predicted first);
 4. asks those; stops after `epochs` (50) outer epochs or when the budget ends.
 
-Where the ascent finds fewer new archs than asked, random unseen archs fill the round, so
-a search never stalls. The controller's weights and optimiser state are part of the
-checkpoint; the pretrained template is loaded once per process and never pickled.
+Step 2 and the ranking in step 3 go through `NAOPredictor`, the controller as an
+`ArchPredictor`. Where the ascent finds fewer new archs than asked, random unseen archs
+fill the round, so a search never stalls. The controller's weights and optimiser state are
+part of the checkpoint; the pretrained template is loaded once per process and never
+pickled.
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from selfnas.errors import InvalidOption
-from selfnas.search.base import Arch, DiscreteStrategy, Options
+from selfnas.predictors.protocol import Prediction
+from selfnas.search.base import Arch, DiscreteStrategy, Options, SearchContext
+from selfnas.spaces.base import SearchSpace
+
+if TYPE_CHECKING:
+    from selfnas.pretrain.nao import NAOController
 
 
 @dataclass
@@ -68,7 +75,7 @@ def pretrained_controller(directory: str) -> Any:
     """The NAO controller of a `selfnas pretrain nao|locality` run (loaded once per process)."""
     key = str(Path(directory).resolve())
     if key not in _TEMPLATES:
-        from selfnas.cli.pretrain_cmd import load_run
+        from selfnas.runs.pretrain import load_run
 
         objective, _, config = load_run(Path(directory))
         controller = getattr(objective, "controller", None)
@@ -81,12 +88,78 @@ def pretrained_controller(directory: str) -> Any:
     return _TEMPLATES[key]
 
 
+class NAOPredictor:
+    """NAO's controller as an `ArchPredictor`.
+
+    `fit` goes on training encoder, decoder and predictor together from their current
+    weights (NAO's joint loss `lam * MSE + (1 - lam) * NLL`, targets min-max scaled to
+    [0, 1] for the predictor's sigmoid) for `options.train_epochs` passes; `predict` is the
+    predictor MLP on the encoder's arch embedding, mapped back to the units of `y`."""
+
+    def __init__(
+        self,
+        controller: NAOController,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        options: NAOOptions,
+        optimizer: torch.optim.Optimizer | None = None,
+    ) -> None:
+        self.controller = controller
+        self.space = space
+        self.rng = rng
+        self.options = options
+        if optimizer is None:
+            optimizer = torch.optim.SGD(controller.parameters(), lr=options.lr)
+        self.optimizer = optimizer
+        #: y = offset + scale * target, the map between y and the sigmoid's range
+        self.offset, self.scale = 0.0, 1.0
+
+    def _targets(self, y: np.ndarray) -> np.ndarray:
+        lo, span = float(y.min()), float(y.max() - y.min())
+        if span > 0:
+            self.offset, self.scale = lo, span
+            return (y - lo) / span
+        self.offset, self.scale = lo - 0.5, 1.0
+        return np.full_like(y, 0.5)
+
+    def fit(self, archs: Sequence[Arch], y: np.ndarray) -> None:
+        o = self.options
+        ctl = self.controller
+        ctl.train()
+        tokens_all = ctl.layout.encode(self.space.batch(archs))
+        targets = self._targets(np.asarray(y, dtype=np.float64))
+        y_all = torch.as_tensor(targets, dtype=torch.float32)
+        n = len(archs)
+        for _ in range(o.train_epochs):
+            order = torch.as_tensor(self.rng.permutation(n))
+            for start in range(0, n, o.batch_size):
+                idx = order[start : start + o.batch_size]
+                tokens = tokens_all[idx]
+                outputs, embedding = ctl.encoder.encode_tokens(tokens)
+                mse = F.mse_loss(ctl.predict(embedding), y_all[idx])
+                logp = ctl.decoder(tokens, embedding, outputs)
+                nll = F.nll_loss(logp.reshape(-1, logp.shape[-1]), tokens.reshape(-1))
+                loss = o.lam * mse + (1.0 - o.lam) * nll
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(ctl.parameters(), o.grad_clip)
+                self.optimizer.step()
+        ctl.eval()
+
+    @torch.no_grad()
+    def predict(self, archs: Sequence[Arch]) -> Prediction:
+        _, embedding = self.controller.encode(self.space.batch(archs))
+        score = self.controller.predict(embedding).cpu().numpy().astype(np.float64)
+        return Prediction(self.offset + self.scale * score)
+
+
 class NAOSearch(DiscreteStrategy):
     name = "nao"
     options_class = NAOOptions
-    transient = ("controller", "optimizer")
+    options: NAOOptions
+    transient = ("controller", "optimizer", "predictor")
 
-    def __init__(self, ctx, rng, options: NAOOptions) -> None:
+    def __init__(self, ctx: SearchContext, rng: np.random.Generator, options: NAOOptions) -> None:
         o = options
         if min(o.init, o.per_epoch, o.seeds, o.max_steps, o.train_epochs, o.batch_size) < 1:
             raise InvalidOption(
@@ -116,6 +189,9 @@ class NAOSearch(DiscreteStrategy):
         self.optimizer = torch.optim.SGD(self.controller.parameters(), lr=self.options.lr)
         if self.opt_state is not None:
             self.optimizer.load_state_dict(self.opt_state)
+        self.predictor = NAOPredictor(
+            self.controller, self.ctx.space, self.rng, self.options, self.optimizer
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         self.weights = {k: v.detach().clone() for k, v in self.controller.state_dict().items()}
@@ -137,34 +213,10 @@ class NAOSearch(DiscreteStrategy):
         self.pool.extend((a, float(v)) for a, v in zip(archs, values, strict=True))
 
     # --- controller training -----------------------------------------------------------
-    def _targets(self) -> np.ndarray:
-        y = np.array([v for _, v in self.pool], dtype=np.float64)
-        span = y.max() - y.min()
-        return (y - y.min()) / span if span > 0 else np.full_like(y, 0.5)
-
     def _train(self) -> None:
-        o = self.options
-        ctl = self.controller
-        ctl.train()
-        batch = self.ctx.space.batch([a for a, _ in self.pool])
-        tokens_all = ctl.layout.encode(batch)
-        y_all = torch.as_tensor(self._targets(), dtype=torch.float32)
-        n = len(self.pool)
-        for _ in range(o.train_epochs):
-            order = torch.as_tensor(self.rng.permutation(n))
-            for start in range(0, n, o.batch_size):
-                idx = order[start : start + o.batch_size]
-                tokens = tokens_all[idx]
-                outputs, embedding = ctl.encoder.encode_tokens(tokens)
-                mse = F.mse_loss(ctl.predict(embedding), y_all[idx])
-                logp = ctl.decoder(tokens, embedding, outputs)
-                nll = F.nll_loss(logp.reshape(-1, logp.shape[-1]), tokens.reshape(-1))
-                loss = o.lam * mse + (1.0 - o.lam) * nll
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(ctl.parameters(), o.grad_clip)
-                self.optimizer.step()
-        ctl.eval()
+        """One outer epoch's controller update on the whole pool."""
+        y = np.array([v for _, v in self.pool], dtype=np.float64)
+        self.predictor.fit([a for a, _ in self.pool], y)
 
     # --- proposing new archs by gradient ascent ---------------------------------------
     def _propose(self, wanted: int) -> list[Arch]:
@@ -189,9 +241,7 @@ class NAOSearch(DiscreteStrategy):
             if len(found) >= wanted:
                 break
         if len(found) > wanted:  # the ones the predictor likes best
-            with torch.no_grad():
-                _, emb = ctl.encode(self.ctx.space.batch(found))
-                score = ctl.predict(emb).numpy()
+            score = self.predictor.predict(found).mean
             order = np.argsort(-score, kind="stable")[:wanted]
             found = [found[i] for i in order]
         return [self.mark(a) for a in found]

@@ -52,7 +52,8 @@ def regret_figure(curves: pd.DataFrame, title: str = "", ylabel: str | None = No
     if ylabel is None:
         linthresh = regret_linthresh(curves)
         ax.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
-        top = float(np.nanmax((curves["mean"] + curves["std"]).to_numpy(dtype=float)))
+        spread = curves["std"].fillna(0.0)  # NaN with one seed: no band
+        top = float(np.nanmax((curves["mean"] + spread).to_numpy(dtype=float)))
         ax.set_ylim(bottom=0, top=max(top * 1.2, 2 * linthresh))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel("queries (distinct archs evaluated)")

@@ -9,7 +9,9 @@ edits each), scores them and asks the `k` best. With `--pretrained DIR` the enco
 from a pretraining run's encoder weights (when its shape matches the predictor's).
 
 The predictor is rebuilt from scratch every round from the strategy's own generator, so
-a checkpoint needs nothing beyond the queried archs and the generator state.
+a checkpoint needs nothing beyond the queried archs and the generator state. The screening
+reads it only through `ArchPredictor` (`new_predictor()`), so a subclass can screen with
+any predictor.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import numpy as np
 import torch
 
 from selfnas.errors import InvalidOption
-from selfnas.search.base import Arch, DiscreteStrategy, Options
+from selfnas.predictors.model import Predictor
+from selfnas.predictors.protocol import ArchPredictor
+from selfnas.search.base import Arch, DiscreteStrategy, Options, SearchContext
 
 
 @dataclass
@@ -47,8 +51,11 @@ class PredictorEAOptions(Options):
 class PredictorEvolution(DiscreteStrategy):
     name = "gates-ea"
     options_class = PredictorEAOptions
+    options: PredictorEAOptions
 
-    def __init__(self, ctx, rng, options: PredictorEAOptions) -> None:
+    def __init__(
+        self, ctx: SearchContext, rng: np.random.Generator, options: PredictorEAOptions
+    ) -> None:
         o = options
         if min(o.init, o.k, o.parents, o.candidates, o.max_edits, o.epochs) < 1 or o.init < 2:
             raise InvalidOption(
@@ -63,7 +70,10 @@ class PredictorEvolution(DiscreteStrategy):
         candidates = self._candidates()
         if not candidates:
             return self.random_new(self.options.k)
-        scores = self._score(candidates)
+        predictor = self.new_predictor()
+        archs = [a for a, _ in self.pool]
+        predictor.fit(archs, np.array([v for _, v in self.pool], dtype=np.float64))
+        scores = predictor.predict(candidates).mean
         top = np.argsort(-scores, kind="stable")[: self.options.k]
         return [self.mark(candidates[i]) for i in top]
 
@@ -90,9 +100,10 @@ class PredictorEvolution(DiscreteStrategy):
                 out.append(child)
         return out
 
-    def _predictor(self):
+    def network(self) -> Predictor:
+        """A fresh GATES encoder + MLP head (the pretrained encoder's weights with
+        `--pretrained`), initialised from this strategy's generator."""
         from selfnas.predictors.experiment import build_encoder, load_pretrained
-        from selfnas.predictors.model import Predictor
 
         torch.manual_seed(int(self.rng.integers(2**62)))
         encoder = build_encoder(self.options.encoder, self.ctx.space)
@@ -101,14 +112,12 @@ class PredictorEvolution(DiscreteStrategy):
         hidden = (self.options.hidden, self.options.hidden)
         return Predictor(encoder, hidden=hidden, dropout=0.0)
 
-    def _score(self, candidates: list[Arch]) -> np.ndarray:
-        from selfnas.predictors.model import make_inputs
-        from selfnas.predictors.trainer import TrainConfig, score, train
+    def new_predictor(self) -> ArchPredictor:
+        """This round's screening predictor, unfitted: a fresh `network()` that `fit` trains
+        with the ranking loss."""
+        from selfnas.predictors.trainer import NeuralPredictor, TrainConfig
 
         o = self.options
-        predictor = self._predictor()
-        archs = [a for a, _ in self.pool]
-        y = np.array([v for _, v in self.pool], dtype=np.float64)
+        network = self.network()
         config = TrainConfig(loss=o.loss, epochs=o.epochs, lr=o.lr, batch_size=512)
-        train(predictor, make_inputs(predictor.encoder, self.ctx.space, archs), y, config, self.rng)
-        return score(predictor, make_inputs(predictor.encoder, self.ctx.space, candidates))
+        return NeuralPredictor(network, self.ctx.space, config, self.rng)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from selfnas.benchmarks.base import Benchmark, Record
+from selfnas.benchmarks.base import Benchmark, Record, TableBenchmark
+from selfnas.benchmarks.table import MetricTable
 from selfnas.errors import InvalidOption
 from selfnas.spaces.base import SearchSpace
 
@@ -76,12 +77,11 @@ class Problem:
     @cached_property
     def archs(self) -> list[Hashable]:
         """Every arch of the space, in the space's enumeration order."""
-        try:
-            return list(self.space.enumerate())
-        except NotImplementedError:
+        if not self.space.enumerable:
             raise InvalidOption(
                 f"space {self.space.name!r} cannot be enumerated; this needs a tabular space"
-            ) from None
+            )
+        return list(self.space.enumerate())
 
     @cached_property
     def keys(self) -> np.ndarray:
@@ -97,7 +97,7 @@ class Problem:
     @cached_property
     def test_values(self) -> np.ndarray | None:
         """The test metric of every arch in `archs` (None where the space is not tabular)."""
-        if not self.benchmark.tabular or not _enumerable(self.space):
+        if not self.benchmark.tabular or not self.space.enumerable:
             return None
         table = whole_table(self.benchmark, self.dataset)
         if table is not None and self.test_metric in table.metrics:
@@ -155,33 +155,18 @@ class Problem:
         }
 
 
-def _enumerable(space: SearchSpace) -> bool:
-    size = space.size
-    return size is not None and size <= 5_000_000
-
-
-def whole_table(benchmark: Benchmark, dataset: str | None) -> Any:
-    """The benchmark's `MetricTable` for `dataset` where it offers whole-table access.
-
-    The one place that knows how a benchmark exposes its table, so an interface change
-    there is one edit here."""
-    for name in ("metric_table", "table"):
-        attr = getattr(benchmark, name, None)
-        if attr is None:
-            continue
-        table = attr(dataset) if callable(attr) else attr
-        if hasattr(table, "rows") and hasattr(table, "values"):
-            return table
+def whole_table(benchmark: Benchmark, dataset: str | None) -> MetricTable | None:
+    """The benchmark's `MetricTable` for `dataset` where it is a `TableBenchmark` (None
+    where queries compute their answers)."""
+    if isinstance(benchmark, TableBenchmark):
+        return benchmark.table(dataset)
     return None
 
 
 def benchmark_from_spec(spec: ProblemSpec) -> Benchmark:
-    from selfnas import benchmarks
+    from selfnas.benchmarks import get_benchmark
 
-    getter = getattr(benchmarks, "get_benchmark", None)
-    if getter is None:
-        raise InvalidOption("no benchmark registry in this build (selfnas.benchmarks)")
-    return getter(spec.benchmark, **spec.benchmark_options)
+    return get_benchmark(spec.benchmark, **spec.benchmark_options)
 
 
 _PROBLEMS: dict[str, Problem] = {}
@@ -192,10 +177,8 @@ def build_problem(spec: ProblemSpec) -> Problem:
     key = spec.cache_key()
     problem = _PROBLEMS.get(key)
     if problem is None:
-        from selfnas.spaces import get_space
-
         benchmark = benchmark_from_spec(spec)
-        space = getattr(benchmark, "space", None) or get_space(spec.space or spec.benchmark)
+        space = benchmark.space
         if spec.space and space.name != spec.space:
             raise InvalidOption(
                 f"benchmark {spec.benchmark!r} is over space {space.name!r}, not {spec.space!r}"

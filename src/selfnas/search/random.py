@@ -19,6 +19,7 @@ class RandomSearch(DiscreteStrategy):
 
     name = "random"
     options_class = RandomOptions
+    options: RandomOptions
 
     def ask(self) -> list[Arch]:
         return self.random_new(max(1, self.options.batch))

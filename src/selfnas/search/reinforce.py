@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from selfnas.errors import InvalidOption
-from selfnas.search.base import Arch, Options
+from selfnas.search.base import Arch, Options, SearchContext
 from selfnas.search.embedded import EmbeddingStrategy
 
 
@@ -57,8 +57,11 @@ class Policy(nn.Module):
 class EmbeddingReinforce(EmbeddingStrategy):
     name = "rl"
     options_class = ReinforceOptions
+    options: ReinforceOptions
 
-    def __init__(self, ctx, rng, options: ReinforceOptions) -> None:
+    def __init__(
+        self, ctx: SearchContext, rng: np.random.Generator, options: ReinforceOptions
+    ) -> None:
         if options.episode < 1 or options.sigma <= 0 or not 0 <= options.baseline_momentum < 1:
             raise InvalidOption("rl needs episode >= 1, sigma > 0, 0 <= baseline_momentum < 1")
         super().__init__(ctx, rng, options)

@@ -14,14 +14,26 @@ cell comes up. Needs a space whose cells are a fixed vector of op choices
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, Self, cast, runtime_checkable
 
 import numpy as np
 import torch
 
 from selfnas.errors import InvalidOption
-from selfnas.search.base import Arch, DiscreteStrategy, Options
+from selfnas.search.base import Arch, DiscreteStrategy, Options, SearchContext
+
+
+@runtime_checkable
+class OpChoiceCell(Hashable, Protocol):
+    """A cell that is one op choice per edge (an `NB201Cell`): what the policy samples."""
+
+    @property
+    def op_indices(self) -> tuple[int, ...]: ...
+
+    @classmethod
+    def from_indices(cls, indices: Sequence[int]) -> Self: ...
 
 
 @dataclass
@@ -37,11 +49,14 @@ class OpReinforceOptions(Options):
 class OpReinforce(DiscreteStrategy):
     name = "reinforce"
     options_class = OpReinforceOptions
+    options: OpReinforceOptions
 
-    def __init__(self, ctx, rng, options: OpReinforceOptions) -> None:
+    def __init__(
+        self, ctx: SearchContext, rng: np.random.Generator, options: OpReinforceOptions
+    ) -> None:
         space = ctx.space
         cell = space.sample(1, np.random.default_rng(0))[0]
-        if not hasattr(type(cell), "from_indices") or not hasattr(cell, "op_indices"):
+        if not isinstance(cell, OpChoiceCell):
             raise InvalidOption(
                 f"reinforce needs a space whose cells are fixed op choices per edge "
                 f"(nb201); {getattr(space, 'name', space)!r} is not one: use rl, re or ls"
@@ -74,8 +89,12 @@ class OpReinforce(DiscreteStrategy):
         self.optimizer.step()
         self.updates += 1
 
+    def _cell_type(self) -> type[OpChoiceCell]:
+        """The space's cell class (checked to be an `OpChoiceCell` at construction)."""
+        return type(cast(OpChoiceCell, self.ctx.space.sample(1, np.random.default_rng(0))[0]))
+
     def ask(self) -> list[Arch]:
-        cell_type = type(self.ctx.space.sample(1, np.random.default_rng(0))[0])
+        cell_type = self._cell_type()
         for _ in range(self.options.max_resamples):
             arch = cell_type.from_indices(self._sample())
             key = self.key(arch)
@@ -88,4 +107,4 @@ class OpReinforce(DiscreteStrategy):
     def tell(self, archs: Sequence[Arch], values: Sequence[float]) -> None:
         for arch, value in zip(archs, values, strict=False):
             self.values[self.key(arch)] = float(value)
-            self._update(arch.op_indices, float(value))
+            self._update(cast(OpChoiceCell, arch).op_indices, float(value))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -311,7 +312,7 @@ def run_tasks(
     is built here first, so a bad option fails before any worker starts."""
     from selfnas.progress import progress_bar
 
-    run_dir = RunDir(out)
+    run_dir = RunDir(Path(out))
     run_dir.ensure_config(run_config(spec, budget, strategies))
     problem = build_problem(spec)
     for name in strategies:

@@ -3,7 +3,7 @@ the best architecture with the fewest evaluations?".
 
 Per seed: queries until its final best was found, the final best's test value, test regret
 and rank (the locality paper's Table 1 columns), and the queries until the global optimum
-(either of tied optima counts: regret 0). Per strategy: their mean ± std, the fraction of
+(either of tied optima counts: regret 0). Per strategy: their mean ± sample std, the fraction of
 seeds that found the optimum, and the median queries to it, counting a seed that never
 found it as infinitely many (so the median is known only when at least half found it).
 """
@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from selfnas.stats import MeanStd, format_mean_std, mean_std
 
 #: a best-so-far arch counts as the global optimum when its test regret is at most this
 OPTIMUM_TOLERANCE = 1e-9
@@ -62,12 +64,10 @@ def median_queries_to_optimum(values: np.ndarray) -> float | None:
     return None if math.isinf(median) or math.isnan(median) else median
 
 
-def _mean_std(values: pd.Series) -> tuple[float | None, float | None]:
-    values = values.astype(np.float64)
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return None, None
-    return float(values.mean()), float(values.std(ddof=0))
+def _mean_std(values: pd.Series) -> MeanStd:
+    """Over the seeds with a finite value (a rank is NaN without a table to rank against)."""
+    array = values.to_numpy(dtype=np.float64)
+    return mean_std(array[np.isfinite(array)])
 
 
 def summarise(
@@ -78,10 +78,10 @@ def summarise(
     out: dict[str, dict[str, Any]] = {}
     for strategy in pd.unique(frame["strategy"]):
         group = seeds[seeds["strategy"] == strategy]
-        mean_regret, std_regret = _mean_std(group["regret"])
-        mean_test, std_test = _mean_std(group["test"])
-        mean_q, std_q = _mean_std(group["queries_to_best"])
-        mean_rank, std_rank = _mean_std(group["rank"])
+        mean_regret, std_regret, _ = _mean_std(group["regret"])
+        mean_test, std_test, _ = _mean_std(group["test"])
+        mean_q, std_q, _ = _mean_std(group["queries_to_best"])
+        mean_rank, std_rank, _ = _mean_std(group["rank"])
         item: dict[str, Any] = {
             "seeds": len(group),
             "median_queries_to_optimum": median_queries_to_optimum(
@@ -125,7 +125,7 @@ def regret_curves(
                     "strategy": strategy,
                     "queries": table.index.to_numpy(),
                     "mean": table.mean(axis=1).to_numpy(),
-                    "std": table.std(axis=1, ddof=0).to_numpy(),
+                    "std": table.std(axis=1, ddof=1).to_numpy(),
                     "seeds": table.notna().sum(axis=1).to_numpy(),
                 }
             )
@@ -136,12 +136,6 @@ def regret_curves(
 def summary_frame(summary: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """The per-strategy summary as a table (one row per strategy), for CSV."""
     return pd.DataFrame([{"strategy": name, **values} for name, values in summary.items()])
-
-
-def _fmt(mean: float | None, std: float | None, digits: int) -> str:
-    if mean is None:
-        return "-"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def markdown_table(summary: dict[str, dict[str, Any]], regret_at: int = 150) -> str:
@@ -156,10 +150,10 @@ def markdown_table(summary: dict[str, dict[str, Any]], regret_at: int = 150) -> 
         at = s.get(f"mean_test_regret_at_{regret_at}")
         lines.append(
             f"| {name} | {s['seeds']} "
-            f"| {_fmt(s['mean_queries_to_best'], s['std_queries_to_best'], 1)} "
-            f"| {_fmt(s['mean_test'], s['std_test'], 3)} "
-            f"| {_fmt(s['mean_test_regret'], s['std_test_regret'], 3)} "
-            f"| {_fmt(s['mean_rank'], s['std_rank'], 1)} "
+            f"| {format_mean_std(s['mean_queries_to_best'], s['std_queries_to_best'], 1)} "
+            f"| {format_mean_std(s['mean_test'], s['std_test'], 3)} "
+            f"| {format_mean_std(s['mean_test_regret'], s['std_test_regret'], 3)} "
+            f"| {format_mean_std(s['mean_rank'], s['std_rank'], 1)} "
             f"| {100 * s['found_optimum_fraction']:.0f} % "
             f"| {'-' if median is None else f'{median:.0f}'} "
             f"| {'-' if at is None else f'{at:.3f}'} |"

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-
-from selfnas.errors import InvalidOption
+from selfnas.registry import Registry
 from selfnas.spaces.base import Arch, SearchSpace
 from selfnas.spaces.batch import PAD, ArchBatch, EdgeBatch
 
-#: space name -> (module, class); imported lazily so one space's cost is not everyone's
-SPACES: dict[str, tuple[str, str]] = {
-    "nb101": ("selfnas.spaces.nb101", "NB101Space"),
-    "nb201": ("selfnas.spaces.nb201", "NB201Space"),
-    "darts": ("selfnas.spaces.darts", "DartsSpace"),
-    "nbgraph": ("selfnas.spaces.nbgraph", "NBGraphSpace"),
-}
+#: space name -> its class; imported lazily so one space's cost is not everyone's
+SPACES: Registry[type[SearchSpace]] = Registry(
+    "search space",
+    {
+        "nb101": ("selfnas.spaces.nb101:NB101Space", "NAS-Bench-101 cells"),
+        "nb201": ("selfnas.spaces.nb201:NB201Space", "NAS-Bench-201 cells"),
+        "darts": ("selfnas.spaces.darts:DartsSpace", "DARTS genotypes, NAS-Bench-301"),
+        "nbgraph": ("selfnas.spaces.nbgraph:NBGraphSpace", "NAS-Bench-Graph GNNs"),
+    },
+    ignore_case=True,
+)
 
 _instances: dict[str, SearchSpace] = {}
 
 
 def get_space(name: str) -> SearchSpace:
     """The space called `name` (one shared instance per process)."""
-    key = name.lower()
-    if key not in SPACES:
-        raise InvalidOption(f"unknown search space {name!r}; choose one of {', '.join(SPACES)}")
+    key = SPACES.key(name)
     if key not in _instances:
-        module, cls = SPACES[key]
-        _instances[key] = getattr(import_module(module), cls)()
+        _instances[key] = SPACES.get(key)()
     return _instances[key]
 
 

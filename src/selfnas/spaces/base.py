@@ -5,22 +5,32 @@ equal when the space says they are the same architecture: NB101 by the official 
 hash (isomorphic cells are one arch), NB201 by its exact edge ops (the benchmark lists
 isomorphic cells separately; `unique_key` gives their class), DARTS by the genotype with
 each node's two inputs in canonical order, NAS-Bench-Graph by its own arch id.
+
+What a space can do beyond the abstract methods is declared here too (`enumerable`,
+`num_vertices`, `batch_all`, `hashes_all`, `unique_key`, ...), each with a default, so
+callers read one member instead of probing for attributes.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from typing import Any
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from selfnas.spaces.batch import ArchBatch, EdgeBatch
 
 Arch = Hashable
+#: the arch type of one space (`NB101Cell`, `NB201Cell`, `Genotype`, `NBGraphArch`)
+A = TypeVar("A", bound=Hashable)
+
+#: most archs a space may hold and still be `enumerable` (every arch listed, tensors built)
+MAX_ENUMERABLE = 5_000_000
 
 
-class SearchSpace(ABC):
+class SearchSpace(ABC, Generic[A]):
     """A family of architectures with sampling, editing, hashing and graph tensors."""
 
     #: short name used on the command line (`nb101`, `nb201`, `darts`, `nbgraph`)
@@ -42,62 +52,101 @@ class SearchSpace(ABC):
         return self.size
 
     @property
+    def enumerable(self) -> bool:
+        """Whether every arch can be listed (`enumerate`, `batch_all`): the one rule every
+        "whole space or a sample?" decision reads."""
+        size = self.size
+        return size is not None and size <= MAX_ENUMERABLE
+
+    @cached_property
+    def num_vertices(self) -> int:
+        """Most vertices a node-form graph of the space has (spaces state it; this
+        fallback measures a seeded sample)."""
+        archs = self.sample(64, np.random.default_rng(0))
+        return self.batch(archs).num_vertices
+
+    @property
     def candidate_ops(self) -> tuple[str, ...]:
         """The ops a user chooses between (the `spaces` table's `ops` column)."""
         return self.node_ops
 
     # --- text -----------------------------------------------------------------
     @abstractmethod
-    def parse(self, text: str) -> Arch:
+    def parse(self, text: str) -> A:
         """Parse the space's standard text form; raise `InvalidArchitecture` if bad."""
 
     @abstractmethod
-    def format(self, arch: Arch) -> str:
+    def format(self, arch: A) -> str:
         """The space's standard text form (round-trips with `parse`)."""
 
     @abstractmethod
-    def hash(self, arch: Arch) -> str:
+    def hash(self, arch: A) -> str:
         """Stable identifier of the arch (NB101: official module hash)."""
 
     # --- population -----------------------------------------------------------
-    def enumerate(self) -> list[Arch]:
-        """Every arch of the space (each once)."""
+    def enumerate(self) -> list[A]:
+        """Every arch of the space (each once; `enumerable` spaces only)."""
         raise NotImplementedError(f"{self.name} cannot be enumerated")
 
+    def batch_all(self) -> ArchBatch:
+        """Node-form tensors of every arch, in `enumerate()` order (spaces with a faster
+        way than `batch(enumerate())` override it)."""
+        return self.batch(self.enumerate())
+
+    def hashes_all(self) -> list[str] | None:
+        """`hash` of every arch in `enumerate()` order where the space has them at hand
+        (None: compute them one by one)."""
+        return None
+
+    def unique_key(self, arch: A) -> str | None:
+        """The class of archs computing the same function as `arch`, where the space
+        defines one beyond `hash` (NB201's NATS-Bench key; None elsewhere)."""
+        return None
+
     @abstractmethod
-    def sample(self, n: int, rng: np.random.Generator) -> list[Arch]:
+    def sample(self, n: int, rng: np.random.Generator) -> list[A]:
         """`n` archs drawn uniformly from the space (with replacement)."""
 
     @abstractmethod
-    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+    def mutate(self, arch: A, rng: np.random.Generator) -> A:
         """A random valid arch at edit distance 1 (different from `arch`)."""
 
     @abstractmethod
-    def neighbours(self, arch: Arch) -> list[Arch]:
+    def neighbours(self, arch: A) -> list[A]:
         """All valid archs at edit distance 1, each once."""
 
-    def random_edit(self, arch: Arch, num_edits: int, rng: np.random.Generator) -> Arch:
+    def random_edit(self, arch: A, num_edits: int, rng: np.random.Generator) -> A:
         """A valid arch made by `num_edits` random edits of `arch` (true edit distance <=
         `num_edits`); used to make positives for locality-based metric learning."""
         raise NotImplementedError(f"{self.name} has no random edits")
 
-    def edit_distance(self, a: Arch, b: Arch) -> int:
+    def edit_distance(self, a: A, b: A) -> int:
         """Exact graph edit distance between two archs of this space."""
         raise NotImplementedError(f"{self.name} has no edit distance")
 
     # --- tensors --------------------------------------------------------------
     @abstractmethod
-    def batch(self, archs: Sequence[Arch]) -> ArchBatch:
+    def batch(self, archs: Sequence[A]) -> ArchBatch:
         """Node-form padded tensors for many archs."""
 
-    def edge_batch(self, archs: Sequence[Arch]) -> EdgeBatch:
+    def edge_batch(self, archs: Sequence[A]) -> EdgeBatch:
         """Native edge-form tensors (op-on-edge spaces only)."""
         raise NotImplementedError(f"{self.name} has ops on nodes; use batch()")
 
-    def decode(self, adj: np.ndarray, ops: np.ndarray) -> Arch | None:
+    def decode(self, adj: np.ndarray, ops: np.ndarray) -> A | None:
         """Turn one node-form graph (`adj [V,V]`, `ops [V]`) back into an arch, or None if
         it is not a valid member of the space (used to score decoders' validity)."""
         raise NotImplementedError
+
+    def unpruned_hash(self, adj: np.ndarray, ops: np.ndarray) -> str | None:
+        """Hash of a decoded graph as decoded, before any pruning, where the published
+        code counts uniqueness that way (NB101; None elsewhere)."""
+        return None
+
+    def published_valid(self, adj: np.ndarray, ops: np.ndarray) -> bool | None:
+        """Validity of a decoded graph by the published code's looser rule, where it has
+        one (DARTS; None elsewhere)."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """One row of the `selfnas spaces` table."""
@@ -109,11 +158,6 @@ class SearchSpace(ABC):
         }
 
 
-def space_num_vertices(space: SearchSpace, probe: int = 64) -> int:
-    """Most vertices a node-form graph of `space` has (attribute, else measured on a sample)."""
-    for attr in ("max_vertices", "num_vertices", "MAX_VERTICES"):
-        value = getattr(space, attr, None)
-        if isinstance(value, int):
-            return value
-    archs = space.sample(probe, np.random.default_rng(0))
-    return space.batch(archs).num_vertices
+def space_num_vertices(space: SearchSpace) -> int:
+    """Most vertices a node-form graph of `space` has (its `num_vertices`)."""
+    return space.num_vertices

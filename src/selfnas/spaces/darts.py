@@ -105,7 +105,7 @@ def _node_distance(a: Sequence[Edge], b: Sequence[Edge]) -> int:
 def _replace_edge(genotype: Genotype, cell_index: int, slot: int, edge: Edge) -> Genotype:
     cells = [list(genotype.normal), list(genotype.reduce)]
     cells[cell_index][slot] = edge
-    return Genotype(normal=cells[0], reduce=cells[1])
+    return Genotype(normal=tuple(cells[0]), reduce=tuple(cells[1]))
 
 
 def _moves(genotype: Genotype) -> list[tuple[int, int, Edge]]:
@@ -124,12 +124,13 @@ def _moves(genotype: Genotype) -> list[tuple[int, int, Edge]]:
     return moves
 
 
-class DartsSpace(SearchSpace):
+class DartsSpace(SearchSpace[Genotype]):
     """NAS-Bench-301's DARTS space; archs are `Genotype`s in canonical order."""
 
     name = "darts"
     node_ops = NODE_OPS
     op_on_edge = True
+    num_vertices = NUM_VERTICES
 
     @property
     def size(self) -> int:
@@ -171,7 +172,7 @@ class DartsSpace(SearchSpace):
     def sample(self, n: int, rng: np.random.Generator) -> list[Genotype]:
         """Uniform over genotypes: each node's input pair and both ops drawn uniformly."""
         return [
-            Genotype(normal=self._sample_cell(rng), reduce=self._sample_cell(rng))
+            Genotype(normal=tuple(self._sample_cell(rng)), reduce=tuple(self._sample_cell(rng)))
             for _ in range(int(n))
         ]
 

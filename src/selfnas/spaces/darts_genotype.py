@@ -1,8 +1,9 @@
-"""The DARTS `Genotype`: what a DARTS / NAS-Bench-301 cell pair is, and its text form.
+"""The DARTS vocabulary: op names, cell topology, the `Genotype` pair and the typed cell.
 
-Kept apart from the space so the one-shot supernet can import the type and op names
-without the space's sampling and tensor code. The text form is the one the DARTS
-repository's `genotypes.py` prints and stores:
+Kept apart from the space so the one-shot supernet can import the types and op names
+without the space's sampling and tensor code; the supernet, its derived networks and the
+space all read the op list, edge numbering and genotype types from here. The text form of
+a `Genotype` is the one the DARTS repository's `genotypes.py` prints and stores:
 
     Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3, 4, 5],
              reduce=[...], reduce_concat=[2, 3, 4, 5])
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import numbers
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -35,23 +37,42 @@ DARTS_OPS: tuple[str, ...] = (
     "dil_conv_5x5",
 )
 
-#: the one-shot search's candidate ops: DARTS's `PRIMITIVES`, `none` (zero) first
+#: DARTS's `PRIMITIVES`: the ops above with `none` (zero) first
 PRIMITIVES: tuple[str, ...] = ("none", *DARTS_OPS)
+#: the ops P-DARTS caps in a derived cell (pools) and the parameter-free shortcut
+POOL_OPS: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3")
+SKIP_CONNECT = "skip_connect"
+#: the ops with weights (what SSWP-NAS' skip dropout samples instead of a skip)
+PARAMETRIC_OPS: tuple[str, ...] = tuple(name for name in DARTS_OPS if "conv" in name)
 
 NUM_NODES = 4  # intermediate nodes per cell
 NUM_CELL_INPUTS = 2  # c_{k-2}, c_{k-1}
 CONCAT: tuple[int, ...] = tuple(range(NUM_CELL_INPUTS, NUM_CELL_INPUTS + NUM_NODES))
+#: first edge into each intermediate node: node k has k + 2 candidate inputs
+NODE_STARTS: tuple[int, ...] = (0, 2, 5, 9)
+NUM_EDGES = 14  # candidate (input -> node) edges of a cell, as a supernet holds them
 
 Edge = tuple[str, int]
 Cell = tuple[Edge, ...]  # 2 * NUM_NODES (op, input) pairs, node by node
 
 
-def canonical_cell(cell: Iterable[Sequence[object]], what: str = "cell") -> Cell:
-    """Validate one cell's (op, input) pairs and put each node's two pairs in input order.
+def edge_index(node: int, source: int) -> int:
+    """Index (0..13) of the edge from `source` (0..node+1) into intermediate node `node`."""
+    if not 0 <= node < NUM_NODES or not 0 <= source <= node + 1:
+        raise InvalidArchitecture(f"no edge from input {source} into node {node}")
+    return NODE_STARTS[node] + source
 
-    Order within a node carries no meaning (the node sums its two edges), so sorting makes
-    equal cells compare equal.
-    """
+
+def edge_source(edge: int) -> tuple[int, int]:
+    """(node, source) of edge `edge`."""
+    if 0 <= edge < NUM_EDGES:
+        node = max(k for k in range(NUM_NODES) if NODE_STARTS[k] <= edge)
+        return node, edge - NODE_STARTS[node]
+    raise InvalidArchitecture(f"edge index {edge} out of range")
+
+
+def check_cell(cell: Iterable[Sequence[object]], what: str = "cell") -> Cell:
+    """Validate one cell's (op, input) pairs, keeping their order."""
     try:
         pairs = [tuple(pair) for pair in cell]
     except TypeError as exc:
@@ -73,12 +94,11 @@ def canonical_cell(cell: Iterable[Sequence[object]], what: str = "cell") -> Cell
             )
         if isinstance(source, bool) or not isinstance(source, numbers.Integral):
             raise InvalidArchitecture(f"{what}: input {source!r} of node {node + 2} is not an int")
-        if not 0 <= source <= node + 1:
+        if not 0 <= int(source) <= node + 1:
             raise InvalidArchitecture(
                 f"{what}: node {node + 2} cannot take input {source} (allowed 0..{node + 1})"
             )
         checked.append((str(op), int(source)))
-    result: list[Edge] = []
     for node in range(NUM_NODES):
         first, second = checked[2 * node], checked[2 * node + 1]
         if first[1] == second[1]:
@@ -86,7 +106,20 @@ def canonical_cell(cell: Iterable[Sequence[object]], what: str = "cell") -> Cell
                 f"{what}: node {node + 2} takes input {first[1]} twice; NAS-Bench-301 needs "
                 "two distinct inputs"
             )
-        result.extend(sorted((first, second), key=lambda edge: edge[1]))
+    return tuple(checked)
+
+
+def canonical_cell(cell: Iterable[Sequence[object]], what: str = "cell") -> Cell:
+    """Validate one cell's (op, input) pairs and put each node's two pairs in input order.
+
+    Order within a node carries no meaning (the node sums its two edges), so sorting makes
+    equal cells compare equal.
+    """
+    checked = check_cell(cell, what)
+    result: list[Edge] = []
+    for node in range(NUM_NODES):
+        pair = checked[2 * node : 2 * node + 2]
+        result.extend(sorted(pair, key=lambda edge: edge[1]))
     return tuple(result)
 
 
@@ -126,6 +159,14 @@ class Genotype:
         """(normal, reduce)."""
         return (self.normal, self.reduce)
 
+    @property
+    def cell_genotypes(self) -> tuple[CellGenotype, CellGenotype]:
+        """(normal, reduce) as typed cells, the form a network builds its cells from."""
+        return (
+            CellGenotype(self.normal, reduction=False, concat=self.normal_concat),
+            CellGenotype(self.reduce, reduction=True, concat=self.reduce_concat),
+        )
+
     def __str__(self) -> str:
         return format_genotype(self)
 
@@ -156,9 +197,10 @@ def _literal(node: ast.expr, field: str) -> object:
         and not node.keywords
     ):
         bounds = [_literal(arg, field) for arg in node.args]
-        if not 1 <= len(bounds) <= 3 or not all(isinstance(b, int) for b in bounds):
+        ints = [b for b in bounds if isinstance(b, int)]
+        if not 1 <= len(bounds) <= 3 or len(ints) != len(bounds):
             raise InvalidArchitecture(f"{field}: bad range(...) arguments")
-        return list(range(*bounds))  # type: ignore[arg-type]
+        return list(range(*ints))
     try:
         return ast.literal_eval(node)
     except ValueError as exc:
@@ -201,9 +243,78 @@ def parse_genotype(text: str) -> Genotype:
     )
 
 
+@dataclass(frozen=True)
+class CellGenotype:
+    """One typed cell: its 8 (op, input) pairs, two per node in node order, and whether it
+    is a reduction cell.
+
+    SSWP-NAS searches every cell of the network separately, so its result is a list of
+    these rather than one `Genotype`. The pairs keep the order they were given in (a
+    derivation lists each node's stronger edge first); `to_darts_cell` gives the
+    canonical order a `Genotype` holds.
+    """
+
+    ops: Cell
+    reduction: bool
+    concat: tuple[int, ...] = CONCAT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ops", check_cell(self.ops, f"{self.kind} cell"))
+        object.__setattr__(self, "concat", _concat(self.concat, f"{self.kind} cell concat"))
+
+    @property
+    def kind(self) -> str:
+        return "reduce" if self.reduction else "normal"
+
+    def edges(self) -> list[tuple[int, str]]:
+        """(edge index, op) for the 8 kept edges, in node order."""
+        return [
+            (edge_index(position // 2, source), name)
+            for position, (name, source) in enumerate(self.ops)
+        ]
+
+    def count(self, names: Sequence[str]) -> int:
+        """How many of the kept edges carry one of `names`."""
+        return sum(name in names for name, _ in self.ops)
+
+    def to_darts_cell(self) -> Cell:
+        """This cell's (op, input) pairs in the DARTS space's canonical order."""
+        return canonical_cell(self.ops)
+
+    def to_text(self) -> str:
+        """`normal: [('sep_conv_3x3', 0), ...] concat=[2, 3, 4, 5]` (DARTS' pair notation)."""
+        return f"{self.kind}: {_cell_text(self.ops)} concat={list(self.concat)}"
+
+
+_CELL_LINE = re.compile(r"^\s*(normal|reduce)\s*:\s*(\[.*\])\s*concat\s*=\s*(\[[\d,\s]*\])\s*$")
+
+
+def parse_cell(text: str) -> CellGenotype:
+    """The cell `CellGenotype.to_text` wrote; nothing is executed."""
+    match = _CELL_LINE.match(text)
+    if not match:
+        raise InvalidArchitecture(f"not a cell genotype line: {text!r}")
+    try:
+        pairs = ast.literal_eval(match.group(2))
+        concat = ast.literal_eval(match.group(3))
+    except (ValueError, SyntaxError) as exc:
+        raise InvalidArchitecture(f"cannot parse cell genotype {text!r}: {exc}") from None
+    return CellGenotype(ops=pairs, reduction=match.group(1) == "reduce", concat=concat)
+
+
+def cells_to_text(cells: Sequence[CellGenotype]) -> str:
+    """One line per cell, first to last (the form of a one-shot run's `genotypes.txt`)."""
+    return "\n".join(cell.to_text() for cell in cells)
+
+
+def cells_from_text(text: str) -> list[CellGenotype]:
+    """The cells `cells_to_text` wrote (blank lines ignored)."""
+    return [parse_cell(line) for line in text.splitlines() if line.strip()]
+
+
 #: DARTS (second order) from the DARTS paper, as in its repository's `genotypes.py`
 DARTS_V2 = Genotype(
-    normal=[
+    normal=(
         ("sep_conv_3x3", 0),
         ("sep_conv_3x3", 1),
         ("sep_conv_3x3", 0),
@@ -212,9 +323,9 @@ DARTS_V2 = Genotype(
         ("skip_connect", 0),
         ("skip_connect", 0),
         ("dil_conv_3x3", 2),
-    ],
-    normal_concat=[2, 3, 4, 5],
-    reduce=[
+    ),
+    normal_concat=CONCAT,
+    reduce=(
         ("max_pool_3x3", 0),
         ("max_pool_3x3", 1),
         ("skip_connect", 2),
@@ -223,6 +334,6 @@ DARTS_V2 = Genotype(
         ("skip_connect", 2),
         ("skip_connect", 2),
         ("max_pool_3x3", 1),
-    ],
-    reduce_concat=[2, 3, 4, 5],
+    ),
+    reduce_concat=CONCAT,
 )

@@ -33,6 +33,7 @@ from selfnas.spaces.graph_edit import graph_edit_distance, within_edit_distance
 from selfnas.spaces.nb101_cell import (
     CANDIDATE_OPS,
     INPUT,
+    MAX_VERTICES,
     NODE_OPS,
     OUTPUT,
     NB101Cell,
@@ -89,12 +90,13 @@ class NB101Table:
         return [self.cell(int(r)) for r in rows]
 
 
-class NB101Space(SearchSpace):
+class NB101Space(SearchSpace[NB101Cell]):
     """NAS-Bench-101 cells (see the module docstring for the tensor layout)."""
 
     name = "nb101"
     node_ops = NODE_OPS
     op_on_edge = False
+    num_vertices = MAX_VERTICES
 
     @property
     def size(self) -> int:
@@ -218,6 +220,10 @@ class NB101Space(SearchSpace):
         """Every cell, in `table()` row order."""
         table = self.table()
         return ArchBatch.from_numpy(table.adjacency, table.ops, NODE_OPS)
+
+    def hashes_all(self) -> list[str]:
+        """Every cell's hash, in `table()` row order (the table is sorted by them)."""
+        return self.table().hashes.tolist()
 
     def unpruned_hash(self, adj: np.ndarray, ops: np.ndarray) -> str:
         """nasbench's graph hash of a decoded graph as decoded: before pruning, stray

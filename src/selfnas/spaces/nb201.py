@@ -165,13 +165,14 @@ def unique_key(cell: NB201Cell) -> str:
     return strings[NUM_CELL_NODES - 1]
 
 
-class NB201Space(SearchSpace):
+class NB201Space(SearchSpace[NB201Cell]):
     """The 15,625 NAS-Bench-201 cells; enumeration order is base-5 over `NB201_OPS`
     indices with edge 0->1 the most significant digit (`index_of` / `from_index`)."""
 
     name = "nb201"
     node_ops = NODE_OPS
     op_on_edge = True
+    num_vertices = NUM_NODE_FORM_VERTICES
 
     @property
     def size(self) -> int:

@@ -246,12 +246,13 @@ def _pair_distance(a: NBGraphArch, b: NBGraphArch) -> int:
     return best
 
 
-class NBGraphSpace(SearchSpace):
+class NBGraphSpace(SearchSpace[NBGraphArch]):
     """The 26,206 archs the NAS-Bench-Graph tables hold (enumerated in id order)."""
 
     name = "nbgraph"
     node_ops = NODE_OPS
     op_on_edge = False
+    num_vertices = NUM_VERTICES
 
     @property
     def size(self) -> int:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -37,6 +37,13 @@ EVAL_BATCH = 512
 
 NetworkSource = nn.Module | Callable[[], nn.Module]
 EpochCallback = Callable[[dict[str, Any]], None]
+
+
+@runtime_checkable
+class DropPathNetwork(Protocol):
+    """A network with drop path (DARTS): the loop ramps its probability every epoch."""
+
+    drop_path_prob: float
 
 
 @dataclass
@@ -294,7 +301,7 @@ class _Run:
         torch.manual_seed(_stream_seed(self.seed, epoch, 0))  # dropout, drop path
         order = torch.Generator().manual_seed(_stream_seed(self.seed, epoch, 1))
         augment_rng = torch.Generator(device=device).manual_seed(_stream_seed(self.seed, epoch, 2))
-        if hasattr(net, "drop_path_prob"):
+        if isinstance(net, DropPathNetwork):
             net.drop_path_prob = recipe.drop_path * epoch / recipe.epochs
         batches = (
             torch.randperm(len(self.train_x), generator=order)

@@ -52,7 +52,8 @@ class Recipe:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            object.__setattr__(self, f.name, _coerce(f.name, f.type, getattr(self, f.name)))
+            kind = str(f.type)  # the annotation's text (annotations are postponed here)
+            object.__setattr__(self, f.name, _coerce(f.name, kind, getattr(self, f.name)))
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("schedule_unit", self.schedule_unit, SCHEDULE_UNITS)

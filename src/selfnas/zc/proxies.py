@@ -24,6 +24,7 @@ import copy
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -144,8 +145,9 @@ def l2_norm(network: nn.Module, batch: Batch) -> float:
         return _finite(sum(float(layer.weight.norm()) for layer in _weighted_layers(network)))
 
 
-def _passthrough(x: Tensor) -> Tensor:
-    return x
+def _passthrough(input: Tensor) -> Tensor:
+    """BatchNorm's `forward`, skipped (same parameter name, so it can stand in for it)."""
+    return input
 
 
 def _linearised(network: nn.Module) -> nn.Module:
@@ -158,6 +160,7 @@ def _linearised(network: nn.Module) -> nn.Module:
                 tensor.abs_()
     for module in net.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            # replacing the bound method is the point: skip BN in this scratch copy only
             module.forward = _passthrough  # type: ignore[method-assign]
     return net
 
@@ -269,7 +272,7 @@ def grasp(network: nn.Module, batch: Batch) -> float:
     used = [(w, g) for w, g in zip(weights, grads, strict=True) if g is not None]
     if not used:
         return 0.0
-    z = sum((g.detach() * g).sum() for _, g in used)
+    z = cast(Tensor, sum((g.detach() * g).sum() for _, g in used))  # `used` is non-empty
     hg = torch.autograd.grad(z, [w for w, _ in used], allow_unused=True)
     with torch.no_grad():
         pairs = zip(used, hg, strict=True)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -198,7 +199,7 @@ def _init_worker(setup: Setup) -> None:
     _worker_scorer = ArchScorer(setup)
 
 
-def _score_task(task: list[tuple[str, Hashable, tuple[str, ...]]]) -> list[tuple[str, dict]]:
+def _score_task(task: Items) -> list[tuple[str, dict]]:
     assert _worker_scorer is not None
     return [(key, _worker_scorer(arch, names)) for key, arch, names in task]
 
@@ -350,8 +351,13 @@ class _Tracker:
         if self._bar is not None:
             self._bar.advance(self._task, count)
 
-    def __exit__(self, *exc: object) -> None:
-        self._context.__exit__(*exc)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._context.__exit__(exc_type, exc, traceback)
 
 
 Sink = Callable[[str, Mapping[str, float]], None]

@@ -13,10 +13,11 @@ zero at the last epoch); PRECISION is `fp32` or `bf16` (autocast around the loss
 budget line says how many seconds of training ours may take to be at a third of the plain
 loop, from the epochs a batch-32 `selfnas pretrain` run needed (`--batch32-metrics`).
 
-    python benchmarks/pretrain_batch_probe.py --setting 512:4e-3:constant:fp32:3 \
+    PYTHONPATH=benchmarks python benchmarks/archive/pretrain_batch_probe.py \
+        --setting 512:4e-3:constant:fp32:3 \
         --setting 512:4e-3:constant:bf16:3 --setting 512:6e-3:cosine:bf16:5 \
         --setting 128:3e-3:cosine:fp32:2 --batch32-metrics runs/a2v-nb101-full/metrics.json \
-        --out benchmarks/results/pretrain_batch_probe.json
+        --out benchmarks/results/archive/pretrain_batch_probe.json
 """
 
 from __future__ import annotations

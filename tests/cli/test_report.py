@@ -14,7 +14,7 @@ from selfnas.reproduce.base import Published, Report, Row, attach_paper
 from selfnas.reproduce.writer import write_report
 from selfnas.tracking import read_scalars
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 COMPARE = [
     "compare", "--benchmark", "nbgraph", "--dataset", "cora", "--metric", "val_accuracy",

@@ -155,8 +155,8 @@ def test_gates_ea_starts_its_predictor_from_a_self_supervised_encoder(problem, t
     ctx = SearchContext(problem.space, problem, None, str(run_dir))
     cls = strategy_class("gates-ea")
     strategy = cls(ctx, np.random.default_rng(0), make_options(cls, FAST["gates-ea"]))
-    predictor = strategy._predictor()
-    for name, value in predictor.encoder.state_dict().items():
+    network = strategy.network()
+    for name, value in network.encoder.state_dict().items():
         torch.testing.assert_close(value, encoder_weights[name])
 
     frame = SeedRun(problem, "gates-ea", FAST["gates-ea"], 0, Budget(30), ctx=ctx).run()
@@ -164,4 +164,4 @@ def test_gates_ea_starts_its_predictor_from_a_self_supervised_encoder(problem, t
 
     gin = make_options(cls, {**FAST["gates-ea"], "encoder": "gin"})
     with pytest.raises(InvalidOption, match="another encoder configuration"):
-        cls(ctx, np.random.default_rng(0), gin)._predictor()
+        cls(ctx, np.random.default_rng(0), gin).network()

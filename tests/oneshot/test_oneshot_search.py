@@ -41,7 +41,7 @@ def _config(**changes) -> SearchConfig:
         seed=3,
     )
     base.update(changes)
-    return SearchConfig(**base)
+    return SearchConfig.from_fields(**base)
 
 
 def test_phase_split_and_fpp_times():

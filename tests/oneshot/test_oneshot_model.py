@@ -6,17 +6,24 @@ import numpy as np
 import pytest
 import torch
 
-from selfnas.errors import InvalidArchitecture
-from selfnas.oneshot.derive import (
-    CellGenotype,
-    derive_cell,
-    genotypes_from_text,
-    genotypes_to_text,
-)
+from selfnas.errors import InvalidArchitecture, InvalidOption
+from selfnas.oneshot.derive import derive_cell
 from selfnas.oneshot.network import MacroConfig, Network, load_network, save_network
-from selfnas.oneshot.ops import OPS, POOL_OPS, SKIP
+from selfnas.oneshot.ops import make_op
 from selfnas.oneshot.sampling import SKIP_INDEX, binary_gates, sample_pairs
-from selfnas.oneshot.supernet import DerivedCell, Supernet
+from selfnas.oneshot.supernet import DerivedCell, MixedEdge, Supernet
+from selfnas.spaces.darts_genotype import (
+    DARTS_OPS,
+    DARTS_V2,
+    NUM_EDGES,
+    POOL_OPS,
+    SKIP_CONNECT,
+    CellGenotype,
+    cells_from_text,
+    cells_to_text,
+    edge_index,
+    edge_source,
+)
 
 CONFIG = MacroConfig(cells=4, channels=4, in_channels=1)
 
@@ -26,10 +33,36 @@ def _supernet(seed: int = 0) -> Supernet:
     return Supernet(CONFIG, head="projection", out_dim=16)
 
 
-def test_ops_are_the_darts_space_ops():
-    from selfnas.spaces.darts_genotype import DARTS_OPS
+def test_every_space_op_has_a_module_and_an_edge_holds_them_in_space_order():
+    for name in DARTS_OPS:
+        for stride in (1, 2):
+            out = make_op(name, 4, stride)(torch.randn(2, 4, 8, 8))
+            assert out.shape == (2, 4, 8 // stride, 8 // stride)
+    assert tuple(MixedEdge(4, 1).ops) == DARTS_OPS
+    with pytest.raises(InvalidOption, match="unknown DARTS op"):
+        make_op("none", 4, 1)
 
-    assert OPS == DARTS_OPS
+
+def test_edges_number_the_inputs_of_each_node():
+    pairs = [(node, source) for node in range(4) for source in range(node + 2)]
+    assert [edge_index(*pair) for pair in pairs] == list(range(NUM_EDGES))
+    assert [edge_source(edge) for edge in range(NUM_EDGES)] == pairs
+    for bad in (-1, NUM_EDGES):
+        with pytest.raises(InvalidArchitecture):
+            edge_source(bad)
+    with pytest.raises(InvalidArchitecture):
+        edge_index(0, 2)  # node 0 sees only the two cell inputs
+
+
+def test_a_genotype_splits_into_typed_cells_and_back():
+    from selfnas.oneshot.derive import darts_summary
+
+    normal, reduce = DARTS_V2.cell_genotypes
+    assert (normal.reduction, reduce.reduction) == (False, True)
+    assert darts_summary([normal, reduce, normal]) == DARTS_V2
+    assert cells_from_text(cells_to_text([normal, reduce])) == [normal, reduce]
+    with pytest.raises(InvalidArchitecture):
+        CellGenotype(normal.ops, reduction=False, concat=(2, 3))
 
 
 def test_layout_puts_reductions_at_thirds():
@@ -38,10 +71,10 @@ def test_layout_puts_reductions_at_thirds():
 
 
 def test_derive_keeps_two_strongest_inputs_and_best_op():
-    alpha = np.full((14, len(OPS)), -5.0)
-    conv = OPS.index("sep_conv_3x3")
+    alpha = np.full((14, len(DARTS_OPS)), -5.0)
+    conv = DARTS_OPS.index("sep_conv_3x3")
     alpha[[0, 1], conv] = 5.0  # node 0: both inputs strong
-    alpha[2 + 2, OPS.index("dil_conv_5x5")] = 6.0  # node 1 <- node 0
+    alpha[2 + 2, DARTS_OPS.index("dil_conv_5x5")] = 6.0  # node 1 <- node 0
     alpha[2 + 0, conv] = 4.0
     genotype = derive_cell(alpha, reduction=False)
     assert genotype.ops[2] == ("dil_conv_5x5", 2)
@@ -50,37 +83,37 @@ def test_derive_keeps_two_strongest_inputs_and_best_op():
 
 
 def test_derive_caps_skips_and_pools():
-    alpha = np.zeros((14, len(OPS)))
+    alpha = np.zeros((14, len(DARTS_OPS)))
     alpha[:, SKIP_INDEX] = 3.0
-    alpha[:, OPS.index("max_pool_3x3")] = 2.0
+    alpha[:, DARTS_OPS.index("max_pool_3x3")] = 2.0
     capped = derive_cell(alpha, reduction=False, max_skip=2, max_pool=2)
-    assert capped.count([SKIP]) == 2
+    assert capped.count([SKIP_CONNECT]) == 2
     assert capped.count(POOL_OPS) <= 2
-    assert derive_cell(alpha, reduction=False).count([SKIP]) == 8
+    assert derive_cell(alpha, reduction=False).count([SKIP_CONNECT]) == 8
 
 
 def test_genotype_text_round_trip_and_validation():
     net = _supernet()
     genotypes = net.derive()
-    assert genotypes_from_text(genotypes_to_text(genotypes)) == genotypes
+    assert cells_from_text(cells_to_text(genotypes)) == genotypes
     with pytest.raises(InvalidArchitecture):
         CellGenotype(ops=(("sep_conv_3x3", 0),) * 8, reduction=False)  # same input twice
 
 
 def test_two_mode_sampling_and_skip_dropout():
     generator = torch.Generator().manual_seed(0)
-    alpha = torch.zeros(14, len(OPS))
+    alpha = torch.zeros(14, len(DARTS_OPS))
     alpha[:, SKIP_INDEX] = 20.0  # skip is (almost) always one of the pair and picked
     active, other = sample_pairs(alpha, generator)
     assert (active != other).all()
     assert (active == SKIP_INDEX).float().mean() > 0.9
     dropped, _ = sample_pairs(alpha, generator, skip_dropout=1.0)
     assert not (dropped == SKIP_INDEX).any()
-    assert all(OPS[int(i)].startswith(("sep", "dil")) for i in dropped)
+    assert all(DARTS_OPS[int(i)].startswith(("sep", "dil")) for i in dropped)
 
 
 def test_binary_gate_gradient_matches_proxylessnas():
-    alpha = torch.randn(14, len(OPS), requires_grad=True)
+    alpha = torch.randn(14, len(DARTS_OPS), requires_grad=True)
     active = torch.arange(14) % 7
     other = (active + 3) % 7
     gates = binary_gates(alpha, active, other)
@@ -205,13 +238,11 @@ def test_recomputed_cells_give_the_same_gradients():
 
 
 def test_lazy_gate_gradient_equals_running_both_ops_in_forward():
-    from selfnas.oneshot.supernet import MixedEdge
-
     torch.manual_seed(0)
     edge = MixedEdge(4, 1).eval()  # eval: BN uses running stats, so both orders agree
     x = torch.randn(2, 4, 6, 6)
     target = torch.randn(2, 4, 6, 6)
-    alpha = torch.randn(len(OPS), requires_grad=True)
+    alpha = torch.randn(len(DARTS_OPS), requires_grad=True)
     grads = []
     for lazy in (True, False):
         alpha.grad = None
@@ -221,8 +252,8 @@ def test_lazy_gate_gradient_equals_running_both_ops_in_forward():
             y = edge(x, 3, 0, gates)
         else:
             with torch.no_grad():
-                out_other = edge.ops[OPS[0]](x)
-            y = gates[0] * edge.ops[OPS[3]](x) + gates[1] * out_other
+                out_other = edge.ops[DARTS_OPS[0]](x)
+            y = gates[0] * edge.ops[DARTS_OPS[3]](x) + gates[1] * out_other
         ((y - target) ** 2).sum().backward()
         grads.append(alpha.grad.clone())
     assert grads[0].abs().sum() > 0

@@ -7,15 +7,15 @@ The run's checkpoint, its training split and the evaluation generator of its las
 Runs recorded before validity was drawn from the full-covariance fit reported the diagonal
 fit's counts under the plain keys; they are checked against the `_diagonal` keys.
 
-    python benchmarks/pretrain_reevaluate.py runs/a2v-nb101 \\
-        --out benchmarks/results/reevaluate_a2v-nb101.json
+    PYTHONPATH=benchmarks python benchmarks/archive/pretrain_reevaluate.py runs/a2v-nb101 \\
+        --out benchmarks/results/archive/reevaluate_a2v-nb101.json
 """
 
 from __future__ import annotations
 
 import torch
-
 from _draws import load_run_split, run_parser
+
 from _report import emit
 from selfnas.pretrain.metrics import pretraining_protocol
 from selfnas.pretrain.trainer import evaluation_rng

@@ -71,8 +71,8 @@ def test_unknown_objective_is_a_clear_error(tmp_path, capsys):
 def test_nb101_runs_record_the_space_defaults_and_old_runs_still_load(tmp_path, capsys):
     import torch
 
-    from selfnas.cli.pretrain_cmd import load_run
     from selfnas.pretrain.registry import get_objective, resolve_options
+    from selfnas.runs.pretrain import load_run
     from selfnas.spaces import get_space
 
     assert resolve_options("arch2vec", "nb101", {}) == {"vertex_ids": True, "kl_weight": 4.5e-3}

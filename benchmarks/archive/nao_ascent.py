@@ -8,8 +8,9 @@ that round the predictor's range over the pool, the mean gradient norm per token
 tau against 1,000 unseen cells, and how many of the 128 seeds decode to a new cell at
 step sizes 1, 5, 20, 50, 100 and 1000.
 
-    python benchmarks/nao_ascent.py runs/nao-nb201-e150 runs/loc-margin-nb201-e20 \\
-        --table DATA/nb201/nb201_200ep_cifar10.csv --out benchmarks/results/nao_ascent.json
+    PYTHONPATH=benchmarks python benchmarks/archive/nao_ascent.py \\
+        runs/nao-nb201-e150 runs/loc-margin-nb201-e20 \\
+        --table DATA/nb201/nb201_200ep_cifar10.csv --out benchmarks/results/archive/nao_ascent.json
 """
 
 from __future__ import annotations

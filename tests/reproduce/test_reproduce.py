@@ -15,7 +15,7 @@ from conftest import shared_file
 from selfnas.cli import main
 from selfnas.reproduce import MODULES, get_reproduction
 
-PAPERS = Path(__file__).resolve().parents[2] / "shared" / "papers"
+PAPERS = Path(__file__).resolve().parents[3] / "shared" / "papers"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -7,15 +7,15 @@ holds there (e.g. `output` on a middle NB201 vertex), an edge entry a vertex pai
 takes (NB201's fixed adjacency), a vertex left without any incoming edge where every
 training graph feeds it (a starved DARTS op vertex), and the mean number of edges per graph.
 
-    python benchmarks/vgae_sample_failures.py runs/a2v-darts-opbias \\
-        --out benchmarks/results/vgae_sample_failures_a2v-darts-opbias.json
+    PYTHONPATH=benchmarks python benchmarks/archive/vgae_sample_failures.py runs/a2v-darts-opbias \\
+        --out benchmarks/results/archive/vgae_sample_failures_a2v-darts-opbias.json
 """
 
 from __future__ import annotations
 
 import torch
-
 from _draws import last_evaluation_draws, run_parser
+
 from _report import emit
 from selfnas.pretrain.metrics import FIT_SUFFIXES
 

@@ -13,10 +13,11 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from selfnas.oneshot.augment import Normalize
+from selfnas.oneshot.config import SearchConfig
 from selfnas.oneshot.data import ImageData
 from selfnas.oneshot.distributed import DistContext, current
 from selfnas.oneshot.objectives import SimCLRObjective, SupervisedObjective
-from selfnas.oneshot.search import SearchConfig, SearchState, Stepper
+from selfnas.oneshot.search import SearchState, Stepper
 
 
 def _data() -> ImageData:
@@ -30,7 +31,7 @@ def _step(objective_name: str, ctx: DistContext) -> dict[str, torch.Tensor]:
     """One weight step then one arch step on the global batch (this rank's shard of it)."""
     torch.set_num_threads(1)
     data = _data()
-    config = SearchConfig(
+    config = SearchConfig.from_fields(
         cells=3,
         channels=4,
         epochs=4,

@@ -7,7 +7,8 @@ pairs. A permutation-equivariant encoder on `A + Aᵀ` gives vertices it cannot 
 the same mean, and the symmetric `z_i · z_j` decoder then cannot say whether they are
 joined: the share of errors on pairs closer than 0.05 measures that ceiling.
 
-    python benchmarks/vgae_errors.py runs/a2v-nb101-e16 --out benchmarks/results/vgae_errors.json
+    PYTHONPATH=benchmarks python benchmarks/archive/vgae_errors.py runs/a2v-nb101-e16 \\
+        --out benchmarks/results/archive/vgae_errors.json
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 import torch
 
 from _report import emit
-from selfnas.cli.pretrain_cmd import load_run
 from selfnas.pretrain.trainer import HOLDOUT, space_data, split_indices
+from selfnas.runs.pretrain import load_run
 from selfnas.spaces.batch import PAD
 
 

@@ -51,6 +51,16 @@ def test_batch_all_matches_batch_of_table_cells(space):
     assert torch.equal(some.mask, picked.mask)
 
 
+def test_hashes_all_equal_the_hashes_of_the_decoded_rows(space):
+    hashes = space.hashes_all()
+    assert len(hashes) == 423_624 and all(isinstance(h, str) for h in hashes[:10])
+    everything = space.batch_all()
+    rows = np.random.default_rng(3).choice(len(hashes), size=200, replace=False)
+    for row in rows:
+        cell = space.decode(everything.adj[row].numpy(), everything.ops[row].numpy())
+        assert space.hash(cell) == hashes[row]
+
+
 def test_decode_round_trips_and_rejects_invalid_graphs(space):
     cells = space.sample(50, np.random.default_rng(2))
     batch = space.batch(cells)

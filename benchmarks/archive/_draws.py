@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from selfnas.cli.pretrain_cmd import load_run
 from selfnas.pretrain.metrics import cell_sizes, latent_draws, training_latents
 from selfnas.pretrain.objective import Reconstruction
 from selfnas.pretrain.trainer import HOLDOUT, evaluation_rng, space_data, split_indices
+from selfnas.runs.pretrain import load_run
 from selfnas.spaces.batch import ArchBatch
 
 

@@ -8,8 +8,8 @@ share of the training data are reported, beside the distinct share that draws sp
 uniformly over the run's cells (training and held-out) would give. The full and diagonal
 fits are measured on the same noise; on NB101 the per-size mixture (`_by_size`) too.
 
-    python benchmarks/vgae_sample_duplicates.py runs/a2v-nb101-full \\
-        --out benchmarks/results/vgae_sample_duplicates_a2v-nb101-full.json
+    PYTHONPATH=benchmarks python benchmarks/archive/vgae_sample_duplicates.py runs/a2v-nb101-full \\
+        --out benchmarks/results/archive/vgae_sample_duplicates_a2v-nb101-full.json
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import torch
-
 from _draws import last_evaluation_draws, run_parser
+
 from _report import emit
 from selfnas.pretrain.metrics import cell_sizes, decode_draws
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from selfnas.errors import DataCorrupt, ResumeMismatch
+from selfnas.errors import DataCorrupt, DataNotFound, ResumeMismatch
 from selfnas.runs import RunDir
 
 CONFIG = {
@@ -68,3 +68,64 @@ def test_a_torn_last_record_falls_back_to_the_previous_tell(tmp_path):
         assert run.load_checkpoint("ls", 1) == {"tells": 1}
     path.write_bytes(whole[:5])  # even the first record torn: start afresh
     assert run.load_checkpoint("ls", 1) is None
+
+
+# --- kinds: the recorded marker, and the files of runs made before it ---------------------
+def test_a_search_run_records_its_kind(tmp_path):
+    from selfnas.runs import SEARCH, RunDir, open_run, run_kind
+
+    run = RunDir(tmp_path / "run")
+    run.ensure_config(CONFIG)
+    assert run_kind(run.root) == SEARCH
+    assert isinstance(open_run(run.root), RunDir)
+
+
+def test_runs_made_before_the_marker_are_recognised_by_their_files(tmp_path):
+    from selfnas.runs import (
+        FinetuneRun,
+        OneshotRun,
+        PretrainRun,
+        RunDir,
+        TrialsRun,
+        open_run,
+        run_kind,
+    )
+
+    layouts = {
+        "search": (["config.json", "results.parquet"], RunDir),
+        "pretrain": (["config.json", "metrics.json", "checkpoint.pt"], PretrainRun),
+        "oneshot": (["config.json", "network.pt", "result.json"], OneshotRun),
+        "oneshot/finetune": (["concomitant_f0.1_e10_s0.json"], FinetuneRun),
+        "trials": (["0123456789abcdef0123.json"], TrialsRun),
+    }
+    for folder, (files, _) in layouts.items():
+        (tmp_path / folder).mkdir(parents=True)
+        for name in files:
+            (tmp_path / folder / name).write_text("{}")
+    for folder, (_, kind) in layouts.items():
+        opened = open_run(tmp_path / folder)
+        assert type(opened) is kind and opened.root == tmp_path / folder
+        assert run_kind(tmp_path / folder) == kind.kind
+    (tmp_path / "repro").mkdir()
+    for name in ("results.csv", "report.md"):
+        (tmp_path / "repro" / name).write_text("x")
+    assert run_kind(tmp_path / "repro") == "reproduction"
+    with pytest.raises(DataNotFound, match="folder of runs"):
+        open_run(tmp_path / "repro")
+    (tmp_path / "empty").mkdir()
+    assert run_kind(tmp_path / "empty") is None
+    with pytest.raises(DataNotFound, match="no selfnas run"):
+        open_run(tmp_path / "empty")
+
+
+def test_a_run_of_one_kind_refuses_another_in_its_directory(tmp_path):
+    from selfnas.runs import PRETRAINING, SEARCH, mark, run_kind
+
+    RunDir(tmp_path).ensure_config(CONFIG)
+    mark(tmp_path, SEARCH)  # the same kind again: fine
+    with pytest.raises(ResumeMismatch, match="holds a search run, not a pretraining run"):
+        mark(tmp_path, PRETRAINING)
+    assert run_kind(tmp_path) == SEARCH
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(DataCorrupt, match=r"run\.json"):
+        run_kind(tmp_path)
