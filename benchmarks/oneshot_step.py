@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 
 AUTHORS_STEP_S = 5.0
 AUTHORS_PEAK_MB = 4.15e9 / 2**20
@@ -82,28 +83,34 @@ def measure(kind: str, cells: int, channels: int, batch: int, steps: int, thread
     x, y = data.train_x[:batch], data.train_y[:batch]
     if base in ("fixed", "derived"):
         state.model.fix_all()
+
+    def clipped_step(
+        module: torch.nn.Module,
+        opt: torch.optim.Optimizer,
+        params: Callable[[], Iterable[torch.Tensor]],
+    ) -> None:
+        """One training step of `module` on the batch, gradients clipped at norm 5: the
+        `derived` and `all-ops` kinds differ only in the module and what it trains."""
+        loss = objective(module, x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params(), 5.0)
+        opt.step()
+
     if base == "derived":
         network = to_channels_last(state.model.to_network())
         opt = torch.optim.SGD(network.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
 
         def step() -> None:
             network.train()
-            loss = objective(network, x, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), 5.0)
-            opt.step()
+            clipped_step(network, opt, network.parameters)
     elif base == "all-ops":
-        model, opt = state.model, state.w_opt
+        model, w_opt = state.model, state.w_opt
 
         def step() -> None:
             model.train()
             model.sample_all_ops()
-            loss = objective(model, x, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.weight_parameters(), 5.0)
-            opt.step()
+            clipped_step(model, w_opt, model.weight_parameters)
     elif base == "arch":
 
         def step() -> None:

@@ -429,12 +429,7 @@ def main() -> None:
         "sweep_samples_per_second": sweep,
         "command_line": " ".join(["python", *sys.argv]),
         "benchmark_seconds": time.perf_counter() - began_all,
-        "torch_threads": 1,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "machine": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
+        **_environment(),
         "load_average_before": load_before,
         "load_average_before_ours": load_ours,
         "load_average_after": os.getloadavg(),
@@ -446,6 +441,18 @@ def main() -> None:
     print(json.dumps(summary, indent=2))
     if args.out:
         write_json(args.out, result)
+
+
+def _environment() -> dict[str, Any]:
+    """What the timings ran on: the same fields in the full and the timing-only report."""
+    return {
+        "torch_threads": 1,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+    }
 
 
 def write_timing(
@@ -463,12 +470,7 @@ def write_timing(
         "train": len(train),
         "equal_batch_timing": timing,
         "time_to_quality": "not measured (--timing-only); see docs/results/pretraining.md",
-        "torch_threads": 1,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "machine": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
+        **_environment(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "note": "2 CPU cores shared with other jobs; ratios are from the same run",

@@ -8,9 +8,18 @@ Real benchmark data is read from `../shared/data` beside the repository (overrid
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from selfnas.nets import InputShape
+    from selfnas.pretrain.objective import Objective
+    from selfnas.pretrain.trainer import TrainResult
+    from selfnas.spaces.base import SearchSpace
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SELFNAS_TEST_DATA", ROOT.parent / "shared" / "data"))
@@ -40,12 +49,123 @@ NB201_KNOWN_CELL = (
 NB201_ZC_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 
 
+def fuzz_settings(max_examples: int) -> settings:
+    """Hypothesis settings of the corrupt-file fuzz tests: no deadline (parsing is I/O), and
+    `tmp_path` allowed although it is shared by the examples (each rewrites its file)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+
+
+def damaged(good: bytes, cut: int, edits: Iterable[tuple[int, int]], xor: bool) -> bytes:
+    """`good` cut to its first `cut` bytes, then each in-range `(position, byte)` edit
+    applied: XOR-ed into the byte there (`xor`) or written over it."""
+    data = bytearray(good[:cut])
+    for position, byte in edits:
+        if position < len(data):
+            data[position] = data[position] ^ byte if xor else byte
+    return bytes(data)
+
+
 def zc_rows(name: str) -> list[dict[str, str]]:
     """Rows of `zc/<name>.csv` (NASLib's zero-cost data) as dicts of text."""
     import csv
 
     with open(shared_file(f"zc/{name}.csv"), newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def nb201_zc_count(row: dict[str, str], column: str) -> int:
+    """A zc_nb201 count (`params`, `flops`): printed in millions with 6 decimals, i.e. exact."""
+    return round(float(row[column]) * 1e6)
+
+
+def nb201_zc_shapes() -> dict[str, InputShape]:
+    """The zero-cost CSV's NB201 dataset names -> the network's input shape."""
+    from selfnas.nets import dataset_shape
+
+    return {name: dataset_shape(name) for name in NB201_ZC_DATASETS}
+
+
+def nb201_zc_by_op_multiset(column: str) -> dict[tuple[tuple[str, ...], str], int]:
+    """`column` of all 2,174 zc_nb201 rows as one count per (sorted cell ops, dataset).
+
+    Edge placement changes no module's input shape, so one network per key stands for all
+    its rows; the data agree (asserted here: rows sharing a key share one value)."""
+    from selfnas.spaces.nb201 import parse_cell
+
+    rows = zc_rows("zc_nb201")
+    assert len(rows) == 2174
+    by_key: dict[tuple[tuple[str, ...], str], set[int]] = {}
+    for row in rows:
+        key = (tuple(sorted(parse_cell(row["arch"]).ops)), row["dataset"])
+        by_key.setdefault(key, set()).add(nb201_zc_count(row, column))
+    assert all(len(values) == 1 for values in by_key.values())
+    return {key: next(iter(values)) for key, values in by_key.items()}
+
+
+#: DARTS_V2 exactly as the DARTS repository's cnn/genotypes.py writes it
+DARTS_V2_TEXT = (
+    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
+    "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), "
+    "('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
+    "('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
+    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+)
+
+
+@pytest.fixture(scope="module")
+def space():
+    """The NB201 space: the default `space` of a test module; one about another space
+    defines its own `space` fixture, which takes precedence."""
+    from selfnas.spaces import get_space
+
+    return get_space("nb201")
+
+
+@pytest.fixture
+def one_thread():
+    """Torch pinned to one thread again before each test of a module that asks for it
+    (`pytestmark = pytest.mark.usefixtures("one_thread")`): code under test may change it."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def assert_resume_is_exact(
+    space: SearchSpace,
+    out: Path,
+    objective: str,
+    build: Callable[[], Objective],
+    samples: int,
+    seed: int,
+) -> TrainResult:
+    """Pretraining `build()` (torch seeded 0) on `samples` archs drawn with `seed` for two
+    epochs straight, and for one then resumed to two, ends in the same loss and weights.
+    Returns the resumed run's result."""
+    import numpy as np
+    import torch
+
+    from selfnas.pretrain.trainer import Trainer
+
+    def run(directory: str, epochs: int) -> tuple[Objective, TrainResult]:
+        torch.manual_seed(0)
+        obj = build()
+        data = space.batch(space.sample(samples, np.random.default_rng(seed)))
+        config = {"objective": objective}
+        return obj, Trainer(obj, data, out / directory, config, epochs=epochs).run()
+
+    obj_full, full = run("full", 2)
+    run("cut", 1)
+    obj_cut, resumed = run("cut", 2)
+    assert resumed.final["train_loss"] == full.final["train_loss"]
+    for (name, a), (_, b) in zip(
+        obj_full.state_dict().items(), obj_cut.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    return resumed
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -31,6 +31,7 @@ from typing import Any
 
 from selfnas.benchmarks.tfrecord import encode_record as _record
 from selfnas.benchmarks.tfrecord import read_records
+from selfnas.protowire import encode_varint, length_delimited
 
 ENV = "SELFNAS_TENSORBOARD"
 #: suffix of event files written by `export_*` (so a re-export can replace them)
@@ -39,23 +40,6 @@ _FILE_VERSION = b"brain.Event:2"
 
 
 # --- protocol buffer wire format (only what Event / Summary.Value need) -----------------
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # int64 two's complement, as protobuf encodes negatives
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field_bytes(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def encode_event(
     wall_time: float,
     step: int = 0,
@@ -66,15 +50,17 @@ def encode_event(
     summary (5) holding one `Value{tag (1), simple_value (2, float)}` per scalar."""
     out = bytearray(b"\x09" + struct.pack("<d", float(wall_time)))
     if step:
-        out += b"\x10" + _varint(int(step))
+        out += b"\x10" + encode_varint(int(step))
     if file_version is not None:
-        out += _field_bytes(3, file_version)
+        out += length_delimited(3, file_version)
     if scalars:
         summary = b"".join(
-            _field_bytes(1, _field_bytes(1, tag.encode()) + b"\x15" + struct.pack("<f", value))
+            length_delimited(
+                1, length_delimited(1, tag.encode()) + b"\x15" + struct.pack("<f", value)
+            )
             for tag, value in scalars.items()
         )
-        out += _field_bytes(5, summary)
+        out += length_delimited(5, summary)
     return bytes(out)
 
 

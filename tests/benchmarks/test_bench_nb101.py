@@ -8,10 +8,10 @@ import pickle
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import shared_file
+from conftest import damaged, fuzz_settings, shared_file
 from selfnas.benchmarks import Ledger, get_benchmark
 from selfnas.benchmarks.nb101 import NB101Benchmark, parse_tfrecord
 from selfnas.benchmarks.nb101_proto import model_metrics_class
@@ -176,9 +176,7 @@ def test_missing_default_file_names_every_option(tmp_path, monkeypatch):
     assert "storage.googleapis.com" in message
 
 
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@fuzz_settings(30)
 @given(payload=st.binary(max_size=300), json_like=st.booleans())
 def test_fuzzed_record_contents_fail_only_with_named_errors(tmp_path, payload, json_like):
     if json_like:  # a well-framed record whose JSON content is broken
@@ -189,24 +187,19 @@ def test_fuzzed_record_contents_fail_only_with_named_errors(tmp_path, payload, j
         parse_tfrecord(path)
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@fuzz_settings(40)
 @given(
     cut=st.integers(0, 2000),
     flips=st.lists(st.tuples(st.integers(0, 1999), st.integers(1, 255)), max_size=3),
 )
 def test_fuzzed_file_bytes_fail_only_with_named_errors(tmp_path, cut, flips):
     good = b"".join(encode_record(p) for p in list(_payloads(_official()))[:4])
-    data = bytearray(good[:cut])
-    for position, xor in flips:
-        if position < len(data):
-            data[position] ^= xor
+    data = damaged(good, cut, flips, xor=True)
     path = tmp_path / "fuzz.tfrecord"
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     try:
         cells = parse_tfrecord(path)
     except DataCorrupt:
         return
     # only an untouched file cut at a record boundary may parse
-    assert cells and good.startswith(bytes(data))
+    assert cells and good.startswith(data)

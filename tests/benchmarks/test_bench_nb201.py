@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import shared_file
+from conftest import damaged, fuzz_settings, shared_file
 from selfnas.benchmarks import Ledger, get_benchmark
 from selfnas.benchmarks.nb201 import NB201Tables, parse_table
 from selfnas.errors import BudgetExhausted, DataCorrupt, DataNotFound, InvalidOption
@@ -113,9 +113,7 @@ def test_bad_tables_raise_named_errors(tmp_path):
         parse_table(_csv(tmp_path, ""))
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@fuzz_settings(40)
 @given(
     cut=st.integers(0, 400),
     flips=st.lists(st.tuples(st.integers(0, 399), st.integers(0, 255)), max_size=4),
@@ -125,12 +123,8 @@ def test_fuzzed_tables_fail_only_with_named_errors(tmp_path, cut, flips):
         f"{get_space('nb201').format(c)},{i}.5,{i}\n"
         for i, c in enumerate(get_space("nb201").sample(3, np.random.default_rng(0)))
     )
-    data = bytearray(good.encode()[:cut])
-    for position, value in flips:
-        if position < len(data):
-            data[position] = value
     path = tmp_path / "fuzz.csv"
-    path.write_bytes(bytes(data))
+    path.write_bytes(damaged(good.encode(), cut, flips, xor=False))
     try:
         frame = parse_table(path)
     except DataCorrupt:

@@ -11,7 +11,7 @@ from conftest import shared_file
 from selfnas.benchmarks import Ledger, get_benchmark
 from selfnas.benchmarks.nb301 import INPUT_NAMES, PREFIX, NB301Official, NB301Surrogate, encode
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidOption
-from selfnas.spaces.darts import DARTS_V2, Genotype
+from selfnas.spaces.darts import DARTS_OPS, DARTS_V2, Genotype
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +54,7 @@ def test_encoding_follows_the_documented_edge_layout(surrogate):
 
 def test_batches_equal_single_queries_and_fidelity_matters(surrogate):
     rng = np.random.default_rng(0)
-    ops = [
-        "max_pool_3x3",
-        "avg_pool_3x3",
-        "skip_connect",
-        "sep_conv_3x3",
-        "sep_conv_5x5",
-        "dil_conv_3x3",
-        "dil_conv_5x5",
-    ]
+    ops = list(DARTS_OPS)
 
     def cell():
         pairs = []

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import shared_file
+from conftest import DARTS_V2_TEXT, shared_file
 from selfnas.errors import InvalidArchitecture
 from selfnas.nets import InputShape, build_network, count_parameters
 from selfnas.nets.darts import AuxiliaryHead, DartsNetwork, build
@@ -20,13 +20,6 @@ from selfnas.spaces.darts_genotype import DARTS_V2
 CIFAR = InputShape(3, 32, 10)
 MNIST = InputShape(1, 28, 10)
 
-DARTS_V2_TEXT = (
-    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
-    "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), "
-    "('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
-    "('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
-    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
-)
 # P-DARTS' and PC-DARTS' CIFAR genotypes, as their repositories' genotypes.py list them
 PDARTS_TEXT = (
     "Genotype(normal=[('skip_connect', 0), ('dil_conv_3x3', 1), ('skip_connect', 0), "

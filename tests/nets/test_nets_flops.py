@@ -11,23 +11,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from conftest import NB201_KNOWN_CELL, NB201_ZC_DATASETS, zc_rows
-from selfnas.nets import InputShape, dataset_shape
+from conftest import NB201_KNOWN_CELL as KNOWN
+from conftest import nb201_zc_by_op_multiset, nb201_zc_count, nb201_zc_shapes, zc_rows
+from selfnas.nets import InputShape
 from selfnas.nets.flops import count_flops
 from selfnas.nets.nb201 import build
 from selfnas.spaces.nb201 import NB201Cell, parse_cell
 
-#: the CSV's dataset names -> the network's input shape
-DATASETS = {name: dataset_shape(name) for name in NB201_ZC_DATASETS}
-KNOWN = NB201_KNOWN_CELL
-
-
-def _rows() -> list[dict[str, str]]:
-    return zc_rows("zc_nb201")
-
-
-def _expected(row: dict[str, str]) -> int:
-    return round(float(row["flops"]) * 1e6)
+DATASETS = nb201_zc_shapes()
 
 
 def _flops(cell: NB201Cell, shape: InputShape) -> int:
@@ -39,25 +30,17 @@ def test_known_cell_flops():
 
 
 def test_flops_match_every_row_of_zc_nb201():
-    rows = _rows()
-    assert len(rows) == 2174
-    by_key: dict[tuple, set[int]] = {}
-    for row in rows:
-        key = (tuple(sorted(parse_cell(row["arch"]).ops)), row["dataset"])
-        by_key.setdefault(key, set()).add(_expected(row))
-    assert all(len(values) == 1 for values in by_key.values())
     worst = 0.0
-    for (ops, dataset), values in by_key.items():
-        expected = next(iter(values))
+    for (ops, dataset), expected in nb201_zc_by_op_multiset("flops").items():
         got = _flops(NB201Cell(ops), DATASETS[dataset])
         worst = max(worst, abs(got - expected) / expected)
     assert worst == 0.0
 
 
 def test_flops_of_sampled_rows_built_from_their_own_cell():
-    for row in _rows()[::97]:
+    for row in zc_rows("zc_nb201")[::97]:
         shape = DATASETS[row["dataset"]]
-        assert _flops(parse_cell(row["arch"]), shape) == _expected(row), row["arch"]
+        assert _flops(parse_cell(row["arch"]), shape) == nb201_zc_count(row, "flops"), row["arch"]
 
 
 def test_training_mode_is_restored_and_hooks_removed():

@@ -11,24 +11,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import NB201_KNOWN_CELL, NB201_ZC_DATASETS, zc_rows
+from conftest import NB201_KNOWN_CELL as KNOWN
+from conftest import nb201_zc_by_op_multiset, nb201_zc_count, nb201_zc_shapes, zc_rows
 from selfnas.errors import InvalidOption
-from selfnas.nets import InputShape, build_network, count_parameters, dataset_shape
+from selfnas.nets import InputShape, build_network, count_parameters
 from selfnas.nets.nb201 import build
 from selfnas.spaces.nb201 import NB201_OPS, NB201Cell, parse_cell
 
-#: the CSV's dataset names -> the network's input shape
-DATASETS = {name: dataset_shape(name) for name in NB201_ZC_DATASETS}
-KNOWN = NB201_KNOWN_CELL
-
-
-def _rows() -> list[dict[str, str]]:
-    return zc_rows("zc_nb201")
-
-
-def _expected(row: dict[str, str]) -> int:
-    """`params` is printed in millions with 6 decimals, i.e. to the parameter."""
-    return round(float(row["params"]) * 1e6)
+DATASETS = nb201_zc_shapes()
 
 
 def _count(cell: NB201Cell, shape: InputShape) -> int:
@@ -41,27 +31,19 @@ def test_known_cell_has_615386_parameters_on_cifar10():
 
 
 def test_parameter_count_matches_every_row_of_zc_nb201():
-    rows = _rows()
-    assert len(rows) == 2174
-    by_key: dict[tuple, set[int]] = {}
-    for row in rows:
-        key = (tuple(sorted(parse_cell(row["arch"]).ops)), row["dataset"])
-        by_key.setdefault(key, set()).add(_expected(row))
-    # the data: one parameter count per (op multiset, dataset)
-    assert all(len(values) == 1 for values in by_key.values())
     mismatches = []
-    for (ops, dataset), values in by_key.items():
+    for (ops, dataset), expected in nb201_zc_by_op_multiset("params").items():
         got = _count(NB201Cell(ops), DATASETS[dataset])
-        if got != next(iter(values)):
-            mismatches.append((ops, dataset, got, values))
+        if got != expected:
+            mismatches.append((ops, dataset, got, expected))
     assert not mismatches, mismatches[:5]
 
 
 def test_parameter_count_of_sampled_rows_built_from_their_own_cell():
-    rows = _rows()[::29]
+    rows = zc_rows("zc_nb201")[::29]
     for row in rows:
         got = _count(parse_cell(row["arch"]), DATASETS[row["dataset"]])
-        assert got == _expected(row), (row["arch"], row["dataset"])
+        assert got == nb201_zc_count(row, "params"), (row["arch"], row["dataset"])
 
 
 def test_edge_placement_does_not_change_the_parameter_count():

@@ -9,6 +9,7 @@ import pytest
 import torch
 from pytorch_metric_learning import losses, miners
 
+from conftest import assert_resume_is_exact
 from selfnas.errors import InvalidOption
 from selfnas.pretrain import objective as objective_api
 from selfnas.pretrain.locality import (
@@ -19,7 +20,6 @@ from selfnas.pretrain.locality import (
     metric_term,
 )
 from selfnas.pretrain.locality_losses import METRIC_LOSSES, metric_loss_config
-from selfnas.spaces import get_space
 
 TABLE_3 = {  # loss: (miner, batch size, lambda_e)
     "AngularLoss": ("AngularMiner", 256, 0.1),
@@ -33,14 +33,7 @@ TABLE_3 = {  # loss: (miner, batch size, lambda_e)
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _clusters(groups: int = 6, size: int = 8, spread: float = 0.05, seed: int = 0):
@@ -186,21 +179,8 @@ def test_metric_term_pulls_groups_together_reconstruction_alone_does_not(space) 
     assert without > 0.97 * before
 
 
-def _run(space, out_dir, epochs: int):
-    from selfnas.pretrain.trainer import Trainer
-
-    torch.manual_seed(0)
-    obj = OBJECTIVES["locality"](space, loss="margin", batch_size=32)
-    data = space.batch(space.sample(40, np.random.default_rng(0)))
-    return obj, Trainer(obj, data, out_dir, {"objective": "locality"}, epochs=epochs).run()
-
-
 def test_resumed_run_matches_uninterrupted(space, tmp_path) -> None:
-    obj_full, full = _run(space, tmp_path / "full", 2)
-    _run(space, tmp_path / "cut", 1)
-    obj_cut, resumed = _run(space, tmp_path / "cut", 2)
-    assert resumed.final["train_loss"] == full.final["train_loss"]
-    for (name, a), (_, b) in zip(
-        obj_full.state_dict().items(), obj_cut.state_dict().items(), strict=True
-    ):
-        assert torch.equal(a, b), name
+    def build() -> LocalityObjective:
+        return OBJECTIVES["locality"](space, loss="margin", batch_size=32)
+
+    assert_resume_is_exact(space, tmp_path, "locality", build, samples=40, seed=0)

@@ -44,11 +44,6 @@ class _Oracle(torch.nn.Module):
 
 
 @pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
-
-
-@pytest.fixture(scope="module")
 def cells(space):
     return space.batch(space.sample(200, np.random.default_rng(0)))
 

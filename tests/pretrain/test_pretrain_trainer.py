@@ -12,12 +12,6 @@ from selfnas.errors import ResumeMismatch
 from selfnas.pretrain.metrics import pretraining_protocol
 from selfnas.pretrain.registry import get_objective
 from selfnas.pretrain.trainer import CHECKPOINT, CONFIG, METRICS, Trainer, split_indices
-from selfnas.spaces import get_space
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
 
 
 @pytest.fixture(scope="module")

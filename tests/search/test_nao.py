@@ -6,20 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import assert_resume_is_exact
 from selfnas.encoders.seq import EDGE, FIRST_OP_TOKEN, NO_EDGE, PAD_TOKEN
 from selfnas.errors import InvalidOption
 from selfnas.pretrain.nao import OBJECTIVES, NAOObjective, graphs_to_archs
-from selfnas.spaces import get_space
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("nb201")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _objective(space, **opts) -> NAOObjective:
@@ -131,25 +123,12 @@ def test_sample_decode_accepts_unnormalised_embeddings(space) -> None:
     assert rec.adj.shape == (5, 8, 8) and rec.ops.shape == (5, 8)
 
 
-def _nao_run(space, out_dir, epochs: int):
-    from selfnas.pretrain.trainer import Trainer
-
-    torch.manual_seed(0)
-    obj = OBJECTIVES["nao"](space, batch_size=16)
-    data = space.batch(space.sample(48, np.random.default_rng(3)))
-    return obj, Trainer(obj, data, out_dir, {"objective": "nao"}, epochs=epochs).run()
-
-
 def test_resumed_run_matches_uninterrupted(space, tmp_path) -> None:
-    obj_full, full = _nao_run(space, tmp_path / "full", 2)
-    _nao_run(space, tmp_path / "cut", 1)
-    obj_cut, resumed = _nao_run(space, tmp_path / "cut", 2)
+    def build() -> NAOObjective:
+        return OBJECTIVES["nao"](space, batch_size=16)
+
+    resumed = assert_resume_is_exact(space, tmp_path, "nao", build, samples=48, seed=3)
     assert [r["epoch"] for r in resumed.history] == [1, 2]
-    assert resumed.final["train_loss"] == full.final["train_loss"]
-    for (name, a), (_, b) in zip(
-        obj_full.state_dict().items(), obj_cut.state_dict().items(), strict=True
-    ):
-        assert torch.equal(a, b), name
 
 
 def test_default_length_gives_the_controller_enough_iterations(space) -> None:

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from conftest import DARTS_V2_TEXT
 from selfnas.errors import InvalidArchitecture, InvalidOption
 from selfnas.spaces import PAD, get_space
 from selfnas.spaces.darts import (
@@ -20,15 +21,6 @@ from selfnas.spaces.darts import (
 )
 from selfnas.spaces.darts_genotype import canonical_cell
 
-#: DARTS_V2 exactly as the DARTS repository's cnn/genotypes.py writes it
-DARTS_V2_TEXT = (
-    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
-    "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), "
-    "('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
-    "('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
-    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
-)
-
 
 @pytest.fixture(scope="module")
 def space():
@@ -36,6 +28,7 @@ def space():
 
 
 def test_op_names_follow_darts():
+    # the tests' one independent copy of the list: the DARTS repository's cnn/genotypes.py
     assert PRIMITIVES == (
         "none",
         "max_pool_3x3",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,37 @@ class Record:
         if self.seconds is not None:
             out["train_seconds"] = self.seconds
         return out
+
+
+class LazySpace:
+    """A benchmark's `space`, built by name on first read and replaceable by assignment.
+
+    The surrogate and table oracles answer queries without their space (whose imports
+    can be heavy), so they share this one lazy attribute instead of a property each.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.slot = f"_{attribute}"
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> LazySpace: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> SearchSpace: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> LazySpace | SearchSpace:
+        if obj is None:
+            return self
+        space = obj.__dict__.get(self.slot)
+        if space is None:
+            from selfnas.spaces import get_space
+
+            space = obj.__dict__[self.slot] = get_space(self.name)
+        return space
+
+    def __set__(self, obj: object, space: SearchSpace) -> None:
+        obj.__dict__[self.slot] = space
 
 
 class Benchmark(ABC):

@@ -38,12 +38,11 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from selfnas.benchmarks.base import TableBenchmark
+from selfnas.benchmarks.base import LazySpace, TableBenchmark
 from selfnas.benchmarks.columnar import load_cached
 from selfnas.benchmarks.table import MetricTable
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidArchitecture, InvalidOption
 from selfnas.progress import track
-from selfnas.spaces.base import SearchSpace
 
 if TYPE_CHECKING:
     from selfnas.spaces.nb101 import NB101Space
@@ -336,6 +335,7 @@ class NB101Benchmark(TableBenchmark):
     """NAS-Bench-101 oracle: mean metrics of each cell's runs, keyed by module hash."""
 
     name = "nb101"
+    space = LazySpace("nb101")
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         from selfnas.benchmarks.sources import require_source
@@ -353,19 +353,6 @@ class NB101Benchmark(TableBenchmark):
         self.path = source
         self.cells = load_cached(source, "nb101", lambda: parse_source(source))
         self._tables: dict[int, MetricTable] = {}
-        self._space: SearchSpace | None = None
-
-    @property
-    def space(self) -> SearchSpace:
-        if self._space is None:
-            from selfnas.spaces import get_space
-
-            self._space = get_space("nb101")
-        return self._space
-
-    @space.setter
-    def space(self, space: SearchSpace) -> None:
-        self._space = space
 
     @property
     def datasets(self) -> tuple[str, ...]:

@@ -28,11 +28,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from selfnas.benchmarks.base import Benchmark, Record
+from selfnas.benchmarks.base import Benchmark, LazySpace, Record
 from selfnas.benchmarks.onnx_batch import batchable
 from selfnas.benchmarks.sources import file as catalogue_file
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidArchitecture, InvalidOption
-from selfnas.spaces.base import SearchSpace
 from selfnas.spaces.darts_genotype import Genotype, format_genotype, parse_genotype
 
 PREFIX = "NetworkSelectorDatasetInfo_COLON_darts_COLON_"
@@ -170,6 +169,7 @@ class NB301Surrogate(_SurrogateBase):
     """YAHPO Gym's ONNX surrogate of NAS-Bench-301 v1.0, batched through onnxruntime."""
 
     BATCH = 4096
+    space = LazySpace("darts")
 
     def __init__(
         self,
@@ -183,19 +183,6 @@ class NB301Surrogate(_SurrogateBase):
         self.model_path, self.encoding_path = model_path, encoding_path
         self.encoding = load_encoding(encoding_path)
         self._session = _session(model_path)
-        self._space: SearchSpace | None = None
-
-    @property
-    def space(self) -> SearchSpace:
-        if self._space is None:
-            from selfnas.spaces import get_space
-
-            self._space = get_space("darts")
-        return self._space
-
-    @space.setter
-    def space(self, space: SearchSpace) -> None:
-        self._space = space
 
     def _predict(self, genotypes: Sequence[Genotype], epoch: int) -> np.ndarray:
         x_cat = encode(genotypes, self.encoding)

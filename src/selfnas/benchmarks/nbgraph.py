@@ -19,10 +19,9 @@ from collections.abc import Hashable, Mapping
 
 import numpy as np
 
-from selfnas.benchmarks.base import TableBenchmark
+from selfnas.benchmarks.base import LazySpace, TableBenchmark
 from selfnas.benchmarks.table import MetricTable
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidArchitecture, InvalidOption
-from selfnas.spaces.base import SearchSpace
 
 DATASETS: tuple[str, ...] = (
     "cora",
@@ -112,26 +111,13 @@ class NBGraphBenchmark(TableBenchmark):
     """NAS-Bench-Graph oracle over the package's light tables (all nine datasets)."""
 
     name = "nbgraph"
+    space = LazySpace("nbgraph")
 
     def __init__(self, dataset: str | None = None) -> None:
         self._tables: dict[str, MetricTable] = {}
         self._default = DATASETS[0]
         if dataset is not None:
             self._default = self.default_dataset(dataset)
-        self._space: SearchSpace | None = None
-
-    @property
-    def space(self) -> SearchSpace:
-        """The NB-Graph space (imported lazily: the oracle works without it)."""
-        if self._space is None:
-            from selfnas.spaces import get_space
-
-            self._space = get_space("nbgraph")
-        return self._space
-
-    @space.setter
-    def space(self, space: SearchSpace) -> None:
-        self._space = space
 
     @property
     def datasets(self) -> tuple[str, ...]:

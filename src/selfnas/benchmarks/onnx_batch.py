@@ -11,6 +11,8 @@ batched answers against one-row answers before trusting them.
 
 from __future__ import annotations
 
+from selfnas.protowire import length_delimited
+
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
@@ -25,18 +27,6 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
         if shift > 63:
             raise ValueError("varint too long")
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def _fields(data: bytes) -> list[tuple[int, int, bytes]]:
@@ -70,10 +60,6 @@ def _payload(raw: bytes) -> bytes:
     return raw[pos:]
 
 
-def _message(field: int, payload: bytes) -> bytes:
-    return _encode_varint((field << 3) | 2) + _encode_varint(len(payload)) + payload
-
-
 def _rewrite(data: bytes, path: tuple[tuple[int, ...], ...], leaf) -> bytes:
     """Rewrite the length-delimited fields along `path`; `leaf` maps the final payload."""
     if not path:
@@ -82,7 +68,7 @@ def _rewrite(data: bytes, path: tuple[tuple[int, ...], ...], leaf) -> bytes:
     parts = []
     for field, wire, raw in _fields(data):
         if field in wanted and wire == 2:
-            raw = _message(field, _rewrite(_payload(raw), rest, leaf))
+            raw = length_delimited(field, _rewrite(_payload(raw), rest, leaf))
         parts.append(raw)
     return b"".join(parts)
 
@@ -93,7 +79,7 @@ def _symbolic_first_dim(shape: bytes, name: bytes = b"N") -> bytes:
     for field, wire, raw in _fields(shape):
         if field == 1 and wire == 2 and first:
             first = False
-            raw = _message(1, _message(2, name))  # Dimension { dim_param: "N" }
+            raw = length_delimited(1, length_delimited(2, name))  # Dimension { dim_param: "N" }
         parts.append(raw)
     return b"".join(parts)
 

@@ -47,76 +47,55 @@ class MetricLossConfig:
         return replace(self, **{k: v for k, v in options.items() if v is not None})
 
 
-def _semihard(margin: float) -> dict[str, Any]:
-    return {"margin": margin, "type_of_triplets": "semihard"}
+def _pair_margins() -> dict[str, Any]:
+    """The pair-based losses' margins: positives pulled to 0, negatives pushed past 1."""
+    return {"pos_margin": 0.0, "neg_margin": 1.0}
 
 
-#: Table 3 (plus NoMetricLoss, the reconstruction-only baseline), keyed by pml class name
+def _semihard_row(
+    loss: str, loss_kwargs: dict[str, Any], margin: float, batch_size: int, lambda_e: float
+) -> MetricLossConfig:
+    """A Table 3 row mined by `TripletMarginMiner` with semihard triplets at `margin`."""
+    return MetricLossConfig(
+        loss,
+        loss_kwargs,
+        "TripletMarginMiner",
+        {"margin": margin, "type_of_triplets": "semihard"},
+        batch_size=batch_size,
+        lambda_e=lambda_e,
+    )
+
+
+def _angular_row(
+    loss: str, loss_kwargs: dict[str, Any], batch_size: int, lambda_e: float
+) -> MetricLossConfig:
+    """A Table 3 row mined by `AngularMiner` at an angle of 20 degrees."""
+    return MetricLossConfig(
+        loss, loss_kwargs, "AngularMiner", {"angle": 20}, batch_size=batch_size, lambda_e=lambda_e
+    )
+
+
+#: Table 3 (plus NoMetricLoss, the reconstruction-only baseline), keyed by pml class name;
+#: each row: loss, loss kwargs, (miner margin,) batch size, lambda_e
 METRIC_LOSSES: dict[str, MetricLossConfig] = {
-    "AngularLoss": MetricLossConfig(
-        "AngularLoss",
-        {"alpha": 45},
-        "AngularMiner",
-        {"angle": 20},
-        batch_size=256,
-        lambda_e=0.1,
+    "AngularLoss": _angular_row("AngularLoss", {"alpha": 45}, 256, 0.1),
+    "ContrastiveLoss": _semihard_row("ContrastiveLoss", _pair_margins(), 0.1, 512, 1.0),
+    "GeneralizedLiftedStructureLoss": _semihard_row(
+        "GeneralizedLiftedStructureLoss", _pair_margins(), 0.1, 512, 0.1
     ),
-    "ContrastiveLoss": MetricLossConfig(
-        "ContrastiveLoss",
-        {"pos_margin": 0.0, "neg_margin": 1.0},
-        "TripletMarginMiner",
-        _semihard(0.1),
-        batch_size=512,
-        lambda_e=1.0,
-    ),
-    "GeneralizedLiftedStructureLoss": MetricLossConfig(
-        "GeneralizedLiftedStructureLoss",
-        {"pos_margin": 0.0, "neg_margin": 1.0},
-        "TripletMarginMiner",
-        _semihard(0.1),
-        batch_size=512,
-        lambda_e=0.1,
-    ),
-    "LiftedStructureLoss": MetricLossConfig(
-        "LiftedStructureLoss",
-        {"pos_margin": 0.0, "neg_margin": 1.0},
-        "TripletMarginMiner",
-        _semihard(0.1),
-        batch_size=64,
-        lambda_e=0.05,
-    ),
-    "MarginLoss": MetricLossConfig(
+    "LiftedStructureLoss": _semihard_row("LiftedStructureLoss", _pair_margins(), 0.1, 64, 0.05),
+    "MarginLoss": _semihard_row(
         "MarginLoss",
         {"margin": 0.2, "nu": 0.0, "beta": 1.2, "learn_beta": False, "triplets_per_anchor": "all"},
-        "TripletMarginMiner",
-        _semihard(0.2),
-        batch_size=512,
-        lambda_e=1.0,
+        0.2,
+        512,
+        1.0,
     ),
-    "MultiSimilarityLoss": MetricLossConfig(
-        "MultiSimilarityLoss",
-        {"alpha": 2.0, "beta": 30.0, "base": 1.0},
-        "AngularMiner",
-        {"angle": 20},
-        batch_size=512,
-        lambda_e=1.0,
+    "MultiSimilarityLoss": _angular_row(
+        "MultiSimilarityLoss", {"alpha": 2.0, "beta": 30.0, "base": 1.0}, 512, 1.0
     ),
-    "NPairsLoss": MetricLossConfig(
-        "NPairsLoss",
-        {},
-        "AngularMiner",
-        {"angle": 20},
-        batch_size=512,
-        lambda_e=1.0,
-    ),
-    "TripletMarginLoss": MetricLossConfig(
-        "TripletMarginLoss",
-        {"margin": 0.1},
-        "TripletMarginMiner",
-        _semihard(0.1),
-        batch_size=512,
-        lambda_e=1.0,
-    ),
+    "NPairsLoss": _angular_row("NPairsLoss", {}, 512, 1.0),
+    "TripletMarginLoss": _semihard_row("TripletMarginLoss", {"margin": 0.1}, 0.1, 512, 1.0),
     "NoMetricLoss": MetricLossConfig(None, batch_size=512, lambda_e=0.0),
 }
 

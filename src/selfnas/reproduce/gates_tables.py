@@ -17,6 +17,7 @@ cached as `OUT/cells/<spec_key>.json`, so an interrupted run resumes where it st
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -92,22 +93,43 @@ NAK = {
     "NAS-Bench-201": {"mlp": (7, 7, 1538, 224), "gates": (1, 1, 1, 1)},
 }
 NAK_COLUMNS = ("ranking N@5", "ranking N@10", "regression N@5", "regression N@10")
+#: table kind -> what the report and the citation call it
+TITLES = {"encoders": "the encoder table", "losses": "the loss table", "nak": "the N@K tables"}
 
 
-def _encoder_published(space: str) -> tuple[Published, ...]:
+#: the two Kendall-tau tables, by `kind`: (config -> (paper row, tau per proportion))
+TAU_TABLES: dict[str, Mapping[Any, tuple[str, tuple[float, ...]]]] = {
+    "encoders": ENCODERS,
+    "losses": LOSSES,
+}
+QUICK_ENCODERS = ("gates", "mlp")
+QUICK_LOSSES = (("gates", "hinge"), ("gates", "mse"))
+
+
+def _tau_published(kind: str, space: str) -> tuple[Published, ...]:
+    """The paper's numbers of the encoder or the loss table (`kind`), as `space`'s."""
     return tuple(
-        Published(f"{space}: encoders (Kendall tau)", row, label, value)
-        for row, values in ENCODERS.values()
+        Published(f"{space}: {kind} (Kendall tau)", row, label, value)
+        for row, values in TAU_TABLES[kind].values()
         for label, value in zip(PROP_LABELS, values, strict=True)
     )
 
 
-def _loss_published(space: str) -> tuple[Published, ...]:
-    return tuple(
-        Published(f"{space}: losses (Kendall tau)", row, label, value)
-        for row, values in LOSSES.values()
-        for label, value in zip(PROP_LABELS, values, strict=True)
-    )
+def _tau_configs(ctx: Context, kind: str) -> list[tuple[str, str, str]]:
+    """(paper row, encoder, loss) per row of the encoder or the loss table that this mode
+    runs; the encoder table trains every encoder with the hinge loss. One list for both
+    tables, so they are measured, cached and reported by the same loop."""
+    if kind == "encoders":
+        return [
+            (row, encoder, "hinge")
+            for encoder, (row, _) in ENCODERS.items()
+            if not ctx.quick or encoder in QUICK_ENCODERS
+        ]
+    return [
+        (row, encoder, loss)
+        for (encoder, loss), (row, _) in LOSSES.items()
+        if not ctx.quick or (encoder, loss) in QUICK_LOSSES
+    ]
 
 
 def _nak_published() -> tuple[Published, ...]:
@@ -228,8 +250,6 @@ def _protocol(ctx: Context, setting: Setting, size: int) -> str:
 
 def _run_table(ctx: Context, kind: str) -> Report:
     settings, notes = _settings(ctx)
-    quick_encoders = ("gates", "mlp")
-    quick_losses = (("gates", "hinge"), ("gates", "mse"))
     cache: dict = {}
     rows: list[Row] = []
     published: list[Published] = []
@@ -250,41 +270,15 @@ def _run_table(ctx: Context, kind: str) -> Report:
                     f"not run: {size} training archs at this proportion of the "
                     f"{pool}-arch pool (fewer than {MIN_TRAIN})"
                 )
-        if kind == "encoders":
-            table = f"{setting.space}: encoders (Kendall tau)"
+        if kind in TAU_TABLES:
+            table = f"{setting.space}: {kind} (Kendall tau)"
             published += [
                 Published(table, p.row, p.column, p.value)
-                for p in _encoder_published("NAS-Bench-101")
+                for p in _tau_published(kind, "NAS-Bench-101")
                 if p.column in shown
             ]
-            for encoder, (row, _) in ENCODERS.items():
-                if ctx.quick and encoder not in quick_encoders:
-                    continue
-                for label, size in sizes:
-                    m = _measure(ctx, _spec(ctx, encoder, "hinge", size), setting.data, cache)
-                    largest[row] = (size, m["seconds"])
-                    rows.append(
-                        Row(
-                            table,
-                            row,
-                            label,
-                            m["kendall_tau"],
-                            m["kendall_tau_std"],
-                            budget=f"{size} archs",
-                            protocol=_protocol(ctx, setting, size) + "; hinge loss",
-                            **how,
-                        )
-                    )
-        elif kind == "losses":
-            table = f"{setting.space}: losses (Kendall tau)"
-            published += [
-                Published(table, p.row, p.column, p.value)
-                for p in _loss_published("NAS-Bench-101")
-                if p.column in shown
-            ]
-            for (encoder, loss), (row, _) in LOSSES.items():
-                if ctx.quick and (encoder, loss) not in quick_losses:
-                    continue
+            suffix = "; hinge loss" if kind == "encoders" else ""
+            for row, encoder, loss in _tau_configs(ctx, kind):
                 for label, size in sizes:
                     m = _measure(ctx, _spec(ctx, encoder, loss, size), setting.data, cache)
                     largest[row] = (size, m["seconds"])
@@ -296,7 +290,7 @@ def _run_table(ctx: Context, kind: str) -> Report:
                             m["kendall_tau"],
                             m["kendall_tau_std"],
                             budget=f"{size} archs",
-                            protocol=_protocol(ctx, setting, size),
+                            protocol=_protocol(ctx, setting, size) + suffix,
                             **how,
                         )
                     )
@@ -306,9 +300,7 @@ def _run_table(ctx: Context, kind: str) -> Report:
             label, size = (
                 sizes[-1] if ctx.quick else ([s for s in sizes if s[0] == "10%"] or sizes[-1:])[0]
             )
-            for encoder, (row, _) in ENCODERS.items():
-                if ctx.quick and encoder not in quick_encoders:
-                    continue
+            for row, encoder, _ in _tau_configs(ctx, "encoders"):
                 for loss, prefix in (("hinge", "ranking"), ("mse", "regression")):
                     m = _measure(ctx, _spec(ctx, encoder, loss, size), setting.data, cache)
                     for k in ("5", "10"):
@@ -326,9 +318,7 @@ def _run_table(ctx: Context, kind: str) -> Report:
                                 **how,
                             )
                         )
-    title = {"encoders": "the encoder table", "losses": "the loss table", "nak": "the N@K tables"}[
-        kind
-    ]
+    title = TITLES[kind]
     report = Report(f"gates-{kind}", f"GATES: {title}", CITATION.format(table=title))
     rows = attach_paper(rows, published)
     # the paper's columns in its order, unmeasured ones (0.05 %, 50 %, 100 %) in place
@@ -409,45 +399,38 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def _runner(kind: str):
+def _reproduction(kind: str, full_cost: str) -> Reproduction:
+    """The registered GATES table `kind`, under the name, title and citation its report
+    (`_run_table`) carries."""
+    title = TITLES[kind]
+
     def run(ctx: Context) -> Report:
         return _run_table(ctx, kind)
 
-    return run
+    return Reproduction(
+        f"gates-{kind}",
+        f"GATES: {title}",
+        CITATION.format(table=title),
+        _tau_published(kind, "NAS-Bench-101") if kind in TAU_TABLES else _nak_published(),
+        run,
+        full_cost=full_cost,
+    )
 
 
 REPRODUCTIONS = (
-    Reproduction(
-        "gates-encoders",
-        "GATES: the encoder table",
-        CITATION.format(table="the encoder table"),
-        _encoder_published("NAS-Bench-101"),
-        _runner("encoders"),
-        full_cost=(
-            "about 21 min of training on one thread of 2 shared CPU cores; 10 min wall after "
-            "gates-nak, whose 10 % seeds it reuses (docs/results/reproduce_gates-encoders/)"
-        ),
+    _reproduction(
+        "encoders",
+        "about 21 min of training on one thread of 2 shared CPU cores; 10 min wall after "
+        "gates-nak, whose 10 % seeds it reuses (docs/results/reproduce_gates-encoders/)",
     ),
-    Reproduction(
-        "gates-losses",
-        "GATES: the loss table",
-        CITATION.format(table="the loss table"),
-        _loss_published("NAS-Bench-101"),
-        _runner("losses"),
-        full_cost=(
-            "about 36 min of training on one thread of 2 shared CPU cores; 27 min wall after "
-            "gates-nak and gates-encoders, whose seeds it reuses "
-            "(docs/results/reproduce_gates-losses/)"
-        ),
+    _reproduction(
+        "losses",
+        "about 36 min of training on one thread of 2 shared CPU cores; 27 min wall after "
+        "gates-nak and gates-encoders, whose seeds it reuses "
+        "(docs/results/reproduce_gates-losses/)",
     ),
-    Reproduction(
-        "gates-nak",
-        "GATES: the N@K tables",
-        CITATION.format(table="the N@K tables"),
-        _nak_published(),
-        _runner("nak"),
-        full_cost=(
-            "about 22 min on one thread of 2 shared CPU cores (docs/results/reproduce_gates-nak/)"
-        ),
+    _reproduction(
+        "nak",
+        "about 22 min on one thread of 2 shared CPU cores (docs/results/reproduce_gates-nak/)",
     ),
 )
