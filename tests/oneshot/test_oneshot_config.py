@@ -63,7 +63,7 @@ def test_flat_fields_route_to_their_parts():
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"objective": "byol"}, "objective"),
+        ({"objective": "simsiam"}, "objective"),
         ({"skip_dropout": 1.5}, "skip dropout"),
         ({"batch_size": 1}, "batch size"),
         ({"arch_every": 0}, "arch_every"),

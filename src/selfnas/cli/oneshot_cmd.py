@@ -40,7 +40,12 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="weight-step images per epoch (default: the whole weight half)",
     )
-    parser.add_argument("--objective", choices=("simclr", "supervised"), default="simclr")
+    parser.add_argument(
+        "--objective",
+        choices=("simclr", "byol", "supervised"),
+        default="simclr",
+        help="simclr (InfoNCE), byol (EMA target, no negatives) or supervised (labels)",
+    )
     parser.add_argument("--temperature", type=float, default=0.07)
     parser.add_argument("--prune", choices=("fpp", "bpp", "end"), default="fpp")
     parser.add_argument(
@@ -172,6 +177,15 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finetune_lr(args: argparse.Namespace) -> dict[str, float]:
+    """`--lr` when given; else the probe's default for `--linear-probe`, else the config's."""
+    from selfnas.oneshot.finetune import PROBE_LR
+
+    if args.lr is not None:
+        return {"lr": args.lr}
+    return {"lr": PROBE_LR} if args.linear_probe else {}
+
+
 def _finetune(args: argparse.Namespace) -> int:
     from selfnas.oneshot.finetune import FinetuneConfig
     from selfnas.pipeline import finetune
@@ -181,20 +195,22 @@ def _finetune(args: argparse.Namespace) -> int:
         label_fraction=args.label_fraction,
         epochs=args.epochs,
         batch_size=args.batch_size,
-        lr=args.lr,
         init=args.init,
         augment=args.augment,
         seed=args.seed,
         pretrain_epochs=args.pretrain_epochs,
         device=args.device,
         threads=args.threads,
+        linear_probe=args.linear_probe,
+        **_finetune_lr(args),
     )
     result = finetune(args.run_dir, config)
     if args.json:
         emit_json(result)
     else:
+        probe = ", linear probe" if args.linear_probe else ""
         print(
-            f"{args.init} init, {args.label_fraction:.0%} labels: "
+            f"{args.init} init{probe}, {args.label_fraction:.0%} labels: "
             f"test accuracy {result['test_accuracy']:.4f}"
         )
     return 0
@@ -263,13 +279,23 @@ def register(subparsers: Any) -> None:
     tune.add_argument("--label-fraction", type=float, default=0.1)
     tune.add_argument("--epochs", type=int, default=10)
     tune.add_argument("--batch-size", type=int, default=64)
-    tune.add_argument("--lr", type=float, default=0.025)
+    tune.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="default 0.025 (0.5 with --linear-probe: a lone linear layer needs more)",
+    )
     tune.add_argument("--init", choices=("concomitant", "random", "simclr"), default="concomitant")
     tune.add_argument(
         "--augment", action="store_true", help="random-resized crops while fine-tuning"
     )
     tune.add_argument(
         "--pretrain-epochs", type=int, default=None, help="simclr init: default the search's epochs"
+    )
+    tune.add_argument(
+        "--linear-probe",
+        action="store_true",
+        help="frozen features (weights, BatchNorm statistics); train only a linear classifier",
     )
     tune.add_argument("--seed", type=int, default=0)
     tune.add_argument("--device", default="auto")

@@ -21,7 +21,7 @@ from selfnas.oneshot.augment import AugmentConfig
 from selfnas.oneshot.network import MacroConfig
 from selfnas.oneshot.schedule import PhaseSchedule
 
-OBJECTIVES = ("simclr", "supervised")
+OBJECTIVES = ("simclr", "byol", "supervised")
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ class SupernetConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """What the search minimises: SimCLR's InfoNCE (the paper's self-supervised objective)
-    or cross-entropy on the labels (the supervised baseline)."""
+    """What the search minimises: SimCLR's InfoNCE (the paper's self-supervised objective),
+    BYOL (the paper's pilot; `temperature` unused, EMA momentum 0.996 -> 1, see
+    `objectives.BYOLObjective`) or cross-entropy on the labels (the supervised baseline)."""
 
     objective: str = "simclr"
     temperature: float = 0.07

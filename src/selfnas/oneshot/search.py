@@ -32,7 +32,7 @@ from selfnas.oneshot.distributed import (
     current,
 )
 from selfnas.oneshot.network import save_network, to_channels_last
-from selfnas.oneshot.objectives import SimCLRObjective, SupervisedObjective
+from selfnas.oneshot.objectives import BYOLObjective, SimCLRObjective, SupervisedObjective
 from selfnas.oneshot.supernet import Supernet
 from selfnas.spaces.darts_genotype import cells_from_text, cells_to_text
 
@@ -44,6 +44,7 @@ __all__ = [
     "build_objective",
     "run_search",
     "split_halves",
+    "steps_per_epoch",
 ]
 
 
@@ -76,16 +77,36 @@ def build_objective(config: SearchConfig, data: ImageData, device: torch.device)
     objective: nn.Module
     if config.loss.supervised:
         objective = SupervisedObjective(augment, normalize)
+    elif config.loss.objective == "byol":
+        objective = BYOLObjective(augment, normalize)
     else:
         objective = SimCLRObjective(augment, normalize, config.loss.temperature)
     return objective.to(device)
 
 
+def steps_per_epoch(config: SearchConfig, train_images: int) -> int:
+    """Weight steps per epoch (what `_batches` gives the weight half each epoch)."""
+    half = train_images // 2
+    limit = config.data.images_per_epoch
+    images = half if limit is None else min(limit, half)
+    return max(1, images // config.data.batch_size)
+
+
 class SearchState:
-    """Supernet, optimisers and scheduler built in a fixed order (optimisers see all weights)."""
+    """Supernet, optimisers and scheduler built in a fixed order (optimisers see all weights).
+
+    A stateful objective (`BYOLObjective`) is bound to the supernet
+    here, after the seeded supernet init; its trainable weights join the weight optimiser
+    and its state (predictor, EMA target, step count) the checkpoint.
+    """
 
     def __init__(
-        self, config: SearchConfig, data: ImageData, device: torch.device, ctx: DistContext
+        self,
+        config: SearchConfig,
+        data: ImageData,
+        device: torch.device,
+        ctx: DistContext,
+        objective: nn.Module | None = None,
     ):
         torch.manual_seed(config.seed)
         net, loss, optim = config.supernet, config.loss, config.optim
@@ -103,8 +124,14 @@ class SearchState:
         if config.runtime.channels_last:
             to_channels_last(model)
         self.model = model
+        self.objective = objective if isinstance(objective, BYOLObjective) else None
+        self.extra_parameters: list[nn.Parameter] = []
+        if self.objective is not None:
+            total = config.schedule.epochs * steps_per_epoch(config, len(data.train_x))
+            self.objective.bind(model, total)
+            self.extra_parameters = list(self.objective.trainable_parameters())
         self.w_opt = torch.optim.SGD(
-            model.weight_parameters(),
+            self.weight_parameters(),
             lr=optim.lr,
             momentum=optim.momentum,
             weight_decay=optim.weight_decay,
@@ -121,8 +148,12 @@ class SearchState:
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
 
+    def weight_parameters(self) -> list[nn.Parameter]:
+        """What the weight optimiser trains: the supernet's weights and the objective's."""
+        return self.model.weight_parameters() + self.extra_parameters
+
     def state_dict(self, config: SearchConfig) -> dict[str, Any]:
-        return {
+        payload = {
             "config": config.identity(),
             "epoch": self.epoch,
             "fixed": {i: g.to_text() for i, g in enumerate(self.model.fixed) if g is not None},
@@ -132,6 +163,9 @@ class SearchState:
             "sched": self.sched.state_dict(),
             "history": self.history,
         }
+        if self.objective is not None:
+            payload["objective"] = self.objective.state_dict()
+        return payload
 
     def load(self, payload: dict[str, Any]) -> None:
         for index, text in payload["fixed"].items():
@@ -139,6 +173,9 @@ class SearchState:
         self.model.load_state_dict(payload["model"])
         for index in payload["fixed"]:
             self.model.alphas[int(index)].requires_grad_(False)
+        if self.objective is not None:
+            self.objective.sync(self.model)  # the target's cells fixed as the online's
+            self.objective.load_state_dict(payload["objective"])
         self.w_opt.load_state_dict(payload["w_opt"])
         self.a_opt.load_state_dict(payload["a_opt"])
         self.sched.load_state_dict(payload["sched"])
@@ -181,7 +218,7 @@ class Stepper:
         model.sample(generator, arch_step=False, skip_dropout=skip_dropout)
         loss = self._loss(x, y)
         opt.zero_grad(set_to_none=True)
-        params = model.weight_parameters()
+        params = self.state.weight_parameters()
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(opt)
@@ -196,11 +233,14 @@ class Stepper:
             self.scaler.update()
         else:
             opt.step()
+        after_step = getattr(self.objective, "after_step", None)
+        if after_step is not None:  # BYOL's EMA target update
+            after_step(model)
         return float(loss.detach())
 
     def arch_step(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> float:
         model, opt = self.state.model, self.state.a_opt
-        weights = model.weight_parameters()
+        weights = self.state.weight_parameters()
         for p in weights:  # alphas only: skip the weight-gradient kernels
             p.requires_grad_(False)
         try:
@@ -234,7 +274,7 @@ def run_search(
     device = select_device(config.runtime.device)
     data = data or load_dataset(config.data.dataset, config.data.data_root)
     objective = build_objective(config, data, device)
-    state = SearchState(config, data, device, ctx)
+    state = SearchState(config, data, device, ctx, objective)
     checkpoint = out / "checkpoint.pt"
     if resume and checkpoint.exists():
         payload = torch.load(checkpoint, map_location=device, weights_only=False)

@@ -4,6 +4,8 @@ They live in the search's `finetune/` folder (written by `selfnas.oneshot.finetu
 
     <init>_f<label fraction>_e<epochs>_s<seed>.json   the result of one fine-tune
     <init>_f<label fraction>_e<epochs>_s<seed>.pt     its checkpoint (resumable)
+    <init>_linear_f<fraction>_e<epochs>_s<seed>.*     the same for a linear probe (frozen
+                                                      features, `--linear-probe`)
     simclr_pretrain_e<epochs>.pt                      the two-stage baseline's pretraining
 """
 
@@ -11,9 +13,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from selfnas.runs.kind import FINETUNE
+
+if TYPE_CHECKING:
+    from selfnas.oneshot.finetune import FinetuneConfig
 
 
 class FinetuneRun:
@@ -42,3 +47,18 @@ class FinetuneRun:
         if not self.root.is_dir():
             return {}
         return {p.stem: json.loads(p.read_text()) for p in sorted(self.root.glob("*.json"))}
+
+    def config(self, tag: str) -> FinetuneConfig:
+        """The settings of the finished fine-tune `tag`. Results written before they
+        recorded their config fall back on the checkpoint's identity; settings added since
+        (`linear_probe`) take their defaults."""
+        from selfnas.oneshot.finetune import FinetuneConfig
+
+        recorded = json.loads(self.result_path(tag).read_text()).get("config")
+        if recorded is None:
+            import torch
+
+            checkpoint = self.root / f"{tag}.pt"
+            payload = torch.load(checkpoint, map_location="cpu", weights_only=False)
+            recorded = {k: v for k, v in payload["identity"].items() if k != "stage"}
+        return FinetuneConfig.from_dict(recorded)
