@@ -25,7 +25,23 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset",
         default="mnist5k",
-        help="mnist5k, digits, animals10k, cifar10, cifar100 or folder:PATH",
+        help="mnist5k, digits, animals10k, cifar10, cifar100, folder:PATH or imagenet[:PATH] "
+        "(PATH/train/<class>/*.jpg and PATH/val/<class>/...; default PATH: "
+        "<data root>/imagenet)",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="side the imagenet layout's images are resized and centre-cropped to (default 224)",
+    )
+    parser.add_argument(
+        "--stem",
+        choices=("auto", "cifar", "imagenet"),
+        default="auto",
+        help="cifar: DARTS' CIFAR stem; imagenet: its reduction stem (224 px -> 28 px before "
+        "the cells); auto: imagenet for the imagenet layout at >= 112 px, else cifar",
     )
     parser.add_argument(
         "--data-root", default=None, help="folder holding the dataset (default: the data directory)"
@@ -93,6 +109,35 @@ def _add_search_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: `--stem auto` picks the reduction stem for ImageNet-layout images at least this large
+AUTO_IMAGENET_STEM_PX = 112
+
+
+def _dataset_and_stem(args: argparse.Namespace) -> tuple[str, str]:
+    """`--dataset` with `--image-size` folded into an imagenet name, and the stem in force."""
+    from selfnas.errors import InvalidOption
+    from selfnas.oneshot.data import IMAGENET_SIZE, imagenet_name, parse_imagenet_name
+
+    dataset = args.dataset
+    image_size = getattr(args, "image_size", None)
+    stem = getattr(args, "stem", "auto")
+    parsed = parse_imagenet_name(dataset)
+    if parsed is None:
+        if image_size is not None:
+            raise InvalidOption("--image-size applies to the imagenet[:PATH] dataset layout only")
+        return dataset, "cifar" if stem == "auto" else stem
+    size, path = parsed
+    if image_size is not None:
+        if image_size < 8:
+            raise InvalidOption(f"--image-size must be >= 8, got {image_size}")
+        if size is not None and size != image_size:
+            raise InvalidOption(f"{dataset!r} asks for {size} px but --image-size is {image_size}")
+        size = image_size
+    if stem == "auto":
+        stem = "imagenet" if (size or IMAGENET_SIZE) >= AUTO_IMAGENET_STEM_PX else "cifar"
+    return imagenet_name(path, size), stem
+
+
 def _search_config(args: argparse.Namespace, **overrides: Any):
     """The search the flags ask for; `overrides` change flat fields (e.g. `seed=1`)."""
     from selfnas.errors import InvalidOption
@@ -110,9 +155,10 @@ def _search_config(args: argparse.Namespace, **overrides: Any):
 
     if args.amp and "cuda" not in str(args.device) and args.device != "auto":
         raise InvalidOption("--amp needs a CUDA device")
+    dataset, stem = _dataset_and_stem(args)
     config = SearchConfig(
         data=DataConfig(
-            dataset=args.dataset,
+            dataset=dataset,
             data_root=args.data_root,
             batch_size=args.batch_size,
             images_per_epoch=args.images_per_epoch,
@@ -123,6 +169,7 @@ def _search_config(args: argparse.Namespace, **overrides: Any):
             max_skip=args.max_skip,
             max_pool=args.max_pool,
             checkpoint_cells=args.checkpoint_cells,
+            stem=stem,
         ),
         loss=LossConfig(objective=args.objective, temperature=args.temperature),
         augment=AugmentConfig(
@@ -216,6 +263,34 @@ def _finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _final_train(args: argparse.Namespace) -> int:
+    from selfnas.pipeline import final_train
+    from selfnas.train.recipes import parse_options
+
+    _quiet(args)
+    result = final_train(
+        args.run_dir,
+        epochs=args.epochs,
+        init=args.init,
+        recipe_options=parse_options(args.recipe_option),
+        device=args.device,
+        seed=args.seed,
+        threads=args.threads,
+        progress=not args.json,
+    )
+    if args.json:
+        emit_json({k: v for k, v in result.items() if k != "history"})
+    else:
+        val = result["val_accuracy"]
+        val_text = "-" if val is None else f"{val:.2f}%"
+        print(
+            f"{args.init} init, DARTS recipe {result['recipe_key']}: val {val_text}, test "
+            f"{result['test_accuracy']:.2f}% after {result['epochs']} epochs "
+            f"({result['seconds']:.1f} s, {result['params']:,} params)"
+        )
+    return 0
+
+
 def _ablate(args: argparse.Namespace) -> int:
     from selfnas.oneshot.ablate import AblationConfig, run_ablation
 
@@ -302,6 +377,33 @@ def register(subparsers: Any) -> None:
     tune.add_argument("--threads", type=int, default=None)
     add_json_flag(tune)
     tune.set_defaults(handler=_finetune)
+
+    final = commands.add_parser(
+        "train",
+        help="train a searched network at DARTS' evaluation recipe (cutout, auxiliary head, "
+        "drop path) from its concomitant weights or from scratch (resumable)",
+    )
+    final.add_argument("run_dir", metavar="DIR")
+    final.add_argument("--epochs", type=int, default=None, help="default: the recipe's 600")
+    final.add_argument(
+        "--init",
+        choices=("concomitant", "random"),
+        default="concomitant",
+        help="concomitant: the search's stem, cells (and a supervised search's classifier); "
+        "the auxiliary head starts fresh",
+    )
+    final.add_argument(
+        "--recipe-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a DARTS recipe field, e.g. batch_size=64 or val_fraction=0 (repeatable)",
+    )
+    final.add_argument("--seed", type=int, default=0)
+    final.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    final.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_json_flag(final)
+    final.set_defaults(handler=_final_train)
 
     ablate = commands.add_parser(
         "ablate", help="SL vs SSL x FPP/BPP/end x skip-dropout (Table 3 layout)"

@@ -9,20 +9,27 @@ With `auxiliary=True` an auxiliary head (module `auxiliary`) reads the 2/3-depth
 output; in training mode `forward` then returns `(logits, aux_logits)`. Setting
 `drop_path_prob` > 0 drops each non-identity edge's output per sample while training.
 
+A one-shot (SSWP-NAS) search gives every cell its own genotype: `DartsNetwork` also takes
+that per-cell list, and `pool_bn=True` keeps the search's non-affine BatchNorm after each
+pool, so the searched network's weights load 1:1 (`selfnas.oneshot.final`);
+`stem="imagenet"` puts DARTS' ImageNet reduction stem (`oneshot.network.MacroConfig`) in
+front of the cells.
+
 DARTS-V2 with 36 channels and 20 cells on 3x32x32 inputs and 10 classes has 3,349,342
 parameters without the auxiliary head, as DARTS reports (3.3M).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from selfnas.errors import InvalidArchitecture, InvalidOption
-from selfnas.oneshot.network import DerivedCell, MacroConfig, make_stem
-from selfnas.spaces.darts_genotype import NUM_NODES, Genotype
+from selfnas.oneshot.network import DerivedCell, MacroConfig, make_stem, stem_states
+from selfnas.spaces.darts_genotype import NUM_NODES, CellGenotype, Genotype
 
 if TYPE_CHECKING:
     from selfnas.nets import InputShape
@@ -67,38 +74,44 @@ class AuxiliaryHead(nn.Module):
 
 class DartsNetwork(nn.Module):
     """DARTS' evaluation network for one genotype (normal and reduce cell shared by all
-    cells of their type)."""
+    cells of their type), or for one `CellGenotype` per cell (a one-shot search's result;
+    each cell's type must match its position)."""
 
     def __init__(
         self,
-        genotype: Genotype,
+        genotype: Genotype | Sequence[CellGenotype],
         in_channels: int,
         classes: int,
         channels: int = DEFAULT_CHANNELS,
         cells: int = DEFAULT_CELLS,
         auxiliary: bool = False,
+        pool_bn: bool = False,
+        stem: str = "cifar",
     ) -> None:
         super().__init__()
         if cells < 1:
             raise InvalidOption(f"a DARTS network needs at least one cell, got {cells}")
         if channels < 2 or channels % 2:
             raise InvalidOption(f"DARTS channels must be even and positive, got {channels}")
-        self.genotype = genotype
         self.config = MacroConfig(
             cells=cells,
             channels=channels,
             in_channels=in_channels,
             stem_multiplier=STEM_MULTIPLIER,
+            stem=stem,
         )
-        self.drop_path_prob = 0.0
-        normal, reduce = genotype.cell_genotypes
-        self.stem = make_stem(self.config)
         layout = self.config.layout()
+        #: the shared genotype; None when built from per-cell genotypes
+        self.genotype = genotype if isinstance(genotype, Genotype) else None
+        self.cell_genotypes = _per_cell(genotype, [row[3] for row in layout])
+        self.pool_bn = pool_bn
+        self.drop_path_prob = 0.0
+        self.stem = make_stem(self.config)
         self.cells = nn.ModuleList(
-            DerivedCell.build(
-                reduce if reduction else normal, c_pp, c_p, c, reduction_prev, pool_bn=False
+            DerivedCell.build(cell, c_pp, c_p, c, reduction_prev, pool_bn=pool_bn)
+            for cell, (c_pp, c_p, c, _, reduction_prev) in zip(
+                self.cell_genotypes, layout, strict=True
             )
-            for c_pp, c_p, c, reduction, reduction_prev in layout
         )
         #: index of the cell whose output feeds the auxiliary head (2/3 depth)
         self.auxiliary_index = 2 * cells // 3
@@ -108,17 +121,47 @@ class DartsNetwork(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(self.config.feature_dim, classes)
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+    def _body(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
         aux_logits = None
-        s0 = s1 = self.stem(x)
+        s0, s1 = stem_states(self.stem, x)
         for index, cell in enumerate(self.cells):
             s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
             if index == self.auxiliary_index and self.has_auxiliary and self.training:
                 aux_logits = self.auxiliary(s1)
-        logits = self.classifier(self.global_pooling(s1).flatten(1))
+        return self.global_pooling(s1).flatten(1), aux_logits
+
+    def features(self, x: Tensor) -> Tensor:
+        """The pooled features the classifier reads."""
+        return self._body(x)[0]
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        features, aux_logits = self._body(x)
+        logits = self.classifier(features)
         if aux_logits is not None:
             return logits, aux_logits
         return logits
+
+
+def _per_cell(
+    genotype: Genotype | Sequence[CellGenotype], reductions: list[bool]
+) -> list[CellGenotype]:
+    """The cell genotype of every position: the shared normal / reduce cell, or the list
+    given (checked against the layout's reduction positions)."""
+    if isinstance(genotype, Genotype):
+        normal, reduce = genotype.cell_genotypes
+        return [reduce if reduction else normal for reduction in reductions]
+    cells = list(genotype)
+    if not all(isinstance(cell, CellGenotype) for cell in cells):
+        raise InvalidArchitecture("a DARTS network needs a Genotype or one CellGenotype per cell")
+    if len(cells) != len(reductions):
+        raise InvalidArchitecture(
+            f"{len(reductions)} cells need {len(reductions)} cell genotypes, got {len(cells)}"
+        )
+    for index, (cell, reduction) in enumerate(zip(cells, reductions, strict=True)):
+        if cell.reduction != reduction:
+            expected = "reduce" if reduction else "normal"
+            raise InvalidArchitecture(f"cell {index} must be a {expected} cell, got {cell.kind}")
+    return cells
 
 
 def build(

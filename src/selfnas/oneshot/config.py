@@ -48,13 +48,17 @@ class SupernetConfig:
     max_pool: int | None = 2
     # leading cells recomputed in backward (None: up to the first reduction cell; -1: all)
     checkpoint_cells: int | None = None
+    # "cifar": DARTS' CIFAR stem (cells at the input resolution); "imagenet": its ImageNet
+    # reduction stem (224 px -> 28 px before the first cell), see `network.MacroConfig`
+    stem: str = "cifar"
 
     def __post_init__(self) -> None:
         if self.cells < 3:
             raise InvalidOption(f"a DARTS network needs at least 3 cells, got {self.cells}")
+        self.macro(1)  # validates the stem against the width
 
     def macro(self, in_channels: int) -> MacroConfig:
-        return MacroConfig(self.cells, self.channels, in_channels)
+        return MacroConfig(self.cells, self.channels, in_channels, stem=self.stem)
 
     def recompute_cells(self) -> int:
         """Cells recomputed in backward: by default the full-resolution cells and the first
@@ -143,6 +147,11 @@ _PARTS: dict[str, type] = {
 #: flat field name -> the part holding it (`seed` is SearchConfig's own)
 _PART_OF: dict[str, str] = {f.name: part for part, cls in _PARTS.items() for f in fields(cls)}
 FIELD_NAMES: tuple[str, ...] = (*_PART_OF, "seed")
+#: fields added after run directories were first recorded, with the value a record
+#: without them means. At that value they stay out of `to_dict` and `identity`, so a
+#: run's config.json and checkpoint identity read exactly as before, and older
+#: checkpoints resume.
+LATER_FIELDS: dict[str, Any] = {"stem": "cifar"}
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,9 @@ class SearchConfig:
         for part in _PARTS:
             flat.update(asdict(getattr(self, part)))
         flat["seed"] = self.seed
+        for name, default in LATER_FIELDS.items():
+            if flat.get(name) == default:
+                del flat[name]
         return json.loads(json.dumps(flat))
 
     @classmethod

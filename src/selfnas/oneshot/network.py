@@ -16,7 +16,7 @@ from typing import TypeVar, cast
 import torch
 from torch import Tensor, nn
 
-from selfnas.errors import DataCorrupt, DataNotFound
+from selfnas.errors import DataCorrupt, DataNotFound, InvalidOption
 from selfnas.oneshot.ops import FactorizedReduce, ReLUConvBN, make_op
 from selfnas.spaces.darts_genotype import (
     NUM_NODES,
@@ -35,14 +35,31 @@ def to_channels_last(module: ModuleT) -> ModuleT:
     return module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
+STEMS = ("cifar", "imagenet")
+
+
 @dataclass(frozen=True)
 class MacroConfig:
-    """Depth and width shared by the supernet and the network (weight preservation needs it)."""
+    """Depth and width shared by the supernet and the network (weight preservation needs it).
+
+    `stem="cifar"`: DARTS' `NetworkCIFAR` stem (conv3x3 to 3C + BN); the cells start at the
+    input's resolution. `stem="imagenet"`: DARTS' `NetworkImageNet` reduction stem (stem0:
+    conv3x3 s2 to C/2, BN, ReLU, conv3x3 s2 to C, BN; stem1: ReLU, conv3x3 s2, BN), so
+    224 px reach the first cell as 28 px; the first cell reads stem0 (56 px) and stem1
+    (28 px), hence its factorized-reduce preprocessing and C input channels.
+    """
 
     cells: int = 8
     channels: int = 16
     in_channels: int = 1
     stem_multiplier: int = 3
+    stem: str = "cifar"
+
+    def __post_init__(self) -> None:
+        if self.stem not in STEMS:
+            raise InvalidOption(f"stem must be one of {', '.join(STEMS)}, got {self.stem!r}")
+        if self.stem == "imagenet" and self.channels < 2:
+            raise InvalidOption(f"the ImageNet stem needs >= 2 channels, got {self.channels}")
 
     def reduction_cells(self) -> tuple[int, ...]:
         """Reduction cells at L/3 and 2L/3, as in DARTS."""
@@ -50,10 +67,14 @@ class MacroConfig:
 
     def layout(self) -> list[tuple[int, int, int, bool, bool]]:
         """Per cell: (C_prev_prev, C_prev, C, reduction, reduction_prev)."""
-        c_curr = self.stem_multiplier * self.channels
-        c_pp, c_p, c_curr = c_curr, c_curr, self.channels
+        if self.stem == "imagenet":
+            c_pp = c_p = c_curr = self.channels
+            reduction_prev = True  # stem0's output has twice stem1's resolution
+        else:
+            c_pp = c_p = self.stem_multiplier * self.channels
+            c_curr = self.channels
+            reduction_prev = False
         rows = []
-        reduction_prev = False
         for index in range(self.cells):
             reduction = index in self.reduction_cells()
             if reduction:
@@ -75,11 +96,43 @@ def make_preprocess(
     return pre0, ReLUConvBN(c_p, c, 1, 1, 0)
 
 
-def make_stem(config: MacroConfig) -> nn.Sequential:
+class ReductionStem(nn.Module):
+    """DARTS' ImageNet stem: `forward` gives (stem0, stem1) at 1/4 and 1/8 of the input."""
+
+    def __init__(self, in_channels: int, c: int) -> None:
+        super().__init__()
+        self.stem0 = nn.Sequential(
+            nn.Conv2d(in_channels, c // 2, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(c // 2),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c // 2, c, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(c),
+        )
+        self.stem1 = nn.Sequential(
+            nn.ReLU(inplace=False),  # not in place: stem0's output is the first cell's s0
+            nn.Conv2d(c, c, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(c),
+        )
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        s0 = self.stem0(x)
+        return s0, self.stem1(s0)
+
+
+def make_stem(config: MacroConfig) -> nn.Module:
+    if config.stem == "imagenet":
+        return ReductionStem(config.in_channels, config.channels)
     c = config.stem_multiplier * config.channels
     return nn.Sequential(
         nn.Conv2d(config.in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
     )
+
+
+def stem_states(stem: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
+    """The first cell's two inputs: the CIFAR stem's output twice, or the ImageNet stem's
+    (stem0, stem1)."""
+    out = stem(x)
+    return out if isinstance(out, tuple) else (out, out)
 
 
 def drop_path(x: Tensor, drop_prob: float) -> Tensor:
@@ -202,7 +255,7 @@ class Network(nn.Module):
         return list(self._genotypes)
 
     def features(self, x: Tensor) -> Tensor:
-        s0 = s1 = self.stem(x)
+        s0, s1 = stem_states(self.stem, x)
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1)
         return self.pool(s1).flatten(1)

@@ -280,7 +280,8 @@ def run_search(
         payload = torch.load(checkpoint, map_location=device, weights_only=False)
         identity = config.identity()
         if payload["config"] != identity:
-            diff = sorted(k for k in identity if payload["config"].get(k) != identity[k])
+            recorded = payload["config"]
+            diff = sorted(k for k in {*identity, *recorded} if recorded.get(k) != identity.get(k))
             raise ResumeMismatch(
                 f"{checkpoint} was made with different settings ({', '.join(diff)}); "
                 "use a new --out or --no-resume"

@@ -24,6 +24,7 @@ from selfnas.oneshot.network import (
     make_head,
     make_preprocess,
     make_stem,
+    stem_states,
 )
 from selfnas.oneshot.ops import make_op
 from selfnas.oneshot.sampling import CellPath, binary_gates, sample_pairs
@@ -247,7 +248,7 @@ class Supernet(nn.Module):
 
     # ---- forward ----------------------------------------------------------------------
     def features(self, x: Tensor) -> Tensor:
-        s0 = s1 = self.stem(x)
+        s0, s1 = stem_states(self.stem, x)
         recompute = self.checkpoint_cells != 0 and self.training and torch.is_grad_enabled()
         for index, cell in enumerate(self.cells):
             args: tuple = (s0, s1)

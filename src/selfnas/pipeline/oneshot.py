@@ -1,4 +1,4 @@
-"""SSWP-NAS: `selfnas oneshot search` and `selfnas oneshot finetune` as functions."""
+"""SSWP-NAS: `selfnas oneshot search`, `finetune` and `train` as functions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from selfnas.runs.kind import FINETUNE, ONESHOT, mark
 from selfnas.runs.oneshot import OneshotRun
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import torch
+
     from selfnas.oneshot.data import ImageData
     from selfnas.oneshot.finetune import FinetuneConfig
     from selfnas.oneshot.search import SearchConfig, SearchResult
+    from selfnas.train.data import TrainData
 
 
 def oneshot_search(
@@ -43,3 +48,34 @@ def finetune(
     result = run_finetune(root, config, data)
     mark(root / "finetune", FINETUNE)
     return result
+
+
+def final_train(
+    run: OneshotRun | str | Path,
+    *,
+    epochs: int | None = None,
+    init: str = "concomitant",
+    recipe_options: Mapping[str, Any] | None = None,
+    device: str | torch.device = "auto",
+    seed: int = 0,
+    threads: int | None = None,
+    data: ImageData | TrainData | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train the network of a finished one-shot run at DARTS' evaluation recipe (cutout,
+    auxiliary head, drop path; `epochs` default 600), from its concomitant weights or
+    from scratch; resumable, recorded in the run's `final/` folder."""
+    from selfnas.oneshot.final import final_train as run_final
+
+    root = run.root if isinstance(run, OneshotRun) else Path(run)
+    return run_final(
+        root,
+        epochs=epochs,
+        init=init,
+        recipe_options=recipe_options,
+        device=device,
+        seed=seed,
+        threads=threads,
+        data=data,
+        progress=progress,
+    )

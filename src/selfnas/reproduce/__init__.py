@@ -34,6 +34,14 @@ MODULES: Registry[tuple[Reproduction, ...]] = Registry(
             "selfnas.reproduce.sswp_ablation:REPRODUCTIONS",
             "SSWP-NAS ablations (Table 3)",
         ),
+        "sswp-label-fraction": (
+            "selfnas.reproduce.sswp_sweeps:REPRODUCTIONS",
+            "SSWP-NAS concomitant vs random init over the labelled fraction (Fig. 5)",
+        ),
+        "sswp-fpp-span": (
+            "selfnas.reproduce.sswp_sweeps:REPRODUCTIONS",
+            "SSWP-NAS FPP time span (Table 3b)",
+        ),
     },
 )
 
