@@ -177,3 +177,41 @@ def _quiet_and_single_threaded():
     torch.set_num_threads(1)
     progress.set_enabled(False)
     yield
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist():
+    """48 train / 20 test MNIST images from the shared 5k file, cropped to 16x16: the
+    one-shot tests' data (small enough for a search in seconds)."""
+    import numpy as np
+    import torch
+
+    from selfnas.oneshot.data import ImageData
+
+    with np.load(shared_file("images/mnist_5k.npz")) as archive:
+        images, labels = archive["images"], archive["labels"]
+    pick = np.concatenate([np.flatnonzero(labels == c)[:7] for c in range(10)])
+    x = torch.from_numpy(images[pick, 6:22, 6:22].copy())[:, None]
+    y = torch.from_numpy(labels[pick].astype(np.int64))
+    train, test = np.arange(len(pick)) % 7 < 5, np.arange(len(pick)) % 7 >= 5
+    return ImageData("tiny", x[train], y[train], x[test], y[test], 10)
+
+
+def tiny_search_config(**changes):
+    """The one-shot tests' search: 3 cells x 4 channels, batch 8, one thread (flat field
+    names, as `SearchConfig.from_fields` takes them)."""
+    from selfnas.oneshot.search import SearchConfig
+
+    base = dict(
+        cells=3,
+        channels=4,
+        epochs=5,
+        batch_size=8,
+        arch_every=2,
+        threads=1,
+        device="cpu",
+        projection_dim=16,
+        seed=3,
+    )
+    base.update(changes)
+    return SearchConfig.from_fields(**base)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 import torch
 
-from conftest import shared_file
+from conftest import tiny_search_config
 from selfnas.errors import (
     DataCorrupt,
     DataNotFound,
@@ -27,51 +26,25 @@ from selfnas.oneshot.final import (
     load_concomitant,
 )
 from selfnas.oneshot.network import load_network, save_network
-from selfnas.oneshot.search import SearchConfig, run_search
+from selfnas.oneshot.search import run_search
 from selfnas.spaces.darts_genotype import POOL_OPS
-
-
-@pytest.fixture(scope="module")
-def tiny_mnist() -> ImageData:
-    """48 train / 20 test MNIST images from the shared 5k file, cropped to 16x16 (the
-    one-shot search tests' data)."""
-    with np.load(shared_file("images/mnist_5k.npz")) as archive:
-        images, labels = archive["images"], archive["labels"]
-    pick = np.concatenate([np.flatnonzero(labels == c)[:7] for c in range(10)])
-    x = torch.from_numpy(images[pick, 6:22, 6:22].copy())[:, None]
-    y = torch.from_numpy(labels[pick].astype(np.int64))
-    train, test = np.arange(len(pick)) % 7 < 5, np.arange(len(pick)) % 7 >= 5
-    return ImageData("tiny", x[train], y[train], x[test], y[test], 10)
-
-
-def _config(**changes) -> SearchConfig:
-    base = dict(
-        cells=3,
-        channels=4,
-        epochs=3,
-        batch_size=8,
-        arch_every=2,
-        threads=1,
-        device="cpu",
-        projection_dim=16,
-        seed=3,
-        max_pool=None,
-    )
-    base.update(changes)
-    return SearchConfig.from_fields(**base)
 
 
 @pytest.fixture(scope="module")
 def simclr_run(tmp_path_factory, tiny_mnist):
     root = tmp_path_factory.mktemp("simclr")
-    run_search(_config(), root, data=tiny_mnist)
+    run_search(tiny_search_config(epochs=3, max_pool=None), root, data=tiny_mnist)
     return root
 
 
 @pytest.fixture(scope="module")
 def supervised_run(tmp_path_factory, tiny_mnist):
     root = tmp_path_factory.mktemp("supervised")
-    run_search(_config(objective="supervised", seed=4), root, data=tiny_mnist)
+    run_search(
+        tiny_search_config(epochs=3, max_pool=None, objective="supervised", seed=4),
+        root,
+        data=tiny_mnist,
+    )
     return root
 
 
@@ -305,7 +278,9 @@ def test_cli_trains_a_searched_network_and_reports_errors(tmp_path, capsys):
     from selfnas.cli import main
 
     run = tmp_path / "run"
-    config = _config(dataset="digits", epochs=2, images_per_epoch=32, channels=4)
+    config = tiny_search_config(
+        max_pool=None, dataset="digits", epochs=2, images_per_epoch=32, channels=4
+    )
     run_search(config, run)
     argv = ["oneshot", "train", str(run), "--epochs", "1", "--device", "cpu", "--json"]
     argv += ["--recipe-option", "cutout=4", "--init", "random", "--seed", "5"]

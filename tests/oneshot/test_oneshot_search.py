@@ -8,40 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import shared_file
+from conftest import shared_file, tiny_search_config
 from selfnas.errors import InvalidOption, ResumeMismatch
-from selfnas.oneshot.data import ImageData, label_subset
+from selfnas.oneshot.data import label_subset
 from selfnas.oneshot.network import load_network
 from selfnas.oneshot.schedule import PhaseSchedule
-from selfnas.oneshot.search import SearchConfig, run_search
-
-
-@pytest.fixture(scope="module")
-def tiny_mnist() -> ImageData:
-    """48 train / 20 test MNIST images from the shared 5k file, cropped to 16x16."""
-    with np.load(shared_file("images/mnist_5k.npz")) as archive:
-        images, labels = archive["images"], archive["labels"]
-    pick = np.concatenate([np.flatnonzero(labels == c)[:7] for c in range(10)])
-    x = torch.from_numpy(images[pick, 6:22, 6:22].copy())[:, None]
-    y = torch.from_numpy(labels[pick].astype(np.int64))
-    train, test = np.arange(len(pick)) % 7 < 5, np.arange(len(pick)) % 7 >= 5
-    return ImageData("tiny", x[train], y[train], x[test], y[test], 10)
-
-
-def _config(**changes) -> SearchConfig:
-    base = dict(
-        cells=3,
-        channels=4,
-        epochs=5,
-        batch_size=8,
-        arch_every=2,
-        threads=1,
-        device="cpu",
-        projection_dim=16,
-        seed=3,
-    )
-    base.update(changes)
-    return SearchConfig.from_fields(**base)
+from selfnas.oneshot.search import run_search
 
 
 def test_phase_split_and_fpp_times():
@@ -69,7 +41,7 @@ def test_short_runs_never_get_negative_phases_and_fix_several_cells_per_epoch():
 
 
 def test_fpp_fixes_cells_in_order_and_fixed_cells_stop_changing(tmp_path, tiny_mnist):
-    config = _config(epochs=5)
+    config = tiny_search_config(epochs=5)
     snapshots = {}
     run_search(config, tmp_path, data=tiny_mnist, stop_after=4)
     payload = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
@@ -93,7 +65,7 @@ def test_fpp_fixes_cells_in_order_and_fixed_cells_stop_changing(tmp_path, tiny_m
 
 
 def test_resumed_search_ends_where_the_uninterrupted_one_does(tmp_path, tiny_mnist):
-    config = _config(epochs=4, prune="bpp", skip_dropout=0.5)
+    config = tiny_search_config(epochs=4, prune="bpp", skip_dropout=0.5)
     full = run_search(config, tmp_path / "full", data=tiny_mnist)
     run_search(config, tmp_path / "cut", data=tiny_mnist, stop_after=2)
     resumed = run_search(config, tmp_path / "cut", data=tiny_mnist)
@@ -102,7 +74,7 @@ def test_resumed_search_ends_where_the_uninterrupted_one_does(tmp_path, tiny_mni
     b = load_network(resumed.network).state_dict()
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)
     with pytest.raises(ResumeMismatch):
-        run_search(_config(epochs=4, prune="fpp"), tmp_path / "cut", data=tiny_mnist)
+        run_search(tiny_search_config(epochs=4, prune="fpp"), tmp_path / "cut", data=tiny_mnist)
 
 
 def test_label_subset_is_stratified():
@@ -174,7 +146,9 @@ def test_cli_search_then_finetune_end_to_end(tmp_path, capsys):
 def test_ablation_reports_table3_rows_with_relative_gain(tmp_path, tiny_mnist):
     from selfnas.oneshot.ablate import AblationConfig, run_ablation
 
-    config = AblationConfig(_config(epochs=2), finetune_epochs=1, rows=("SSL", "SSL+FPP"))
+    config = AblationConfig(
+        tiny_search_config(epochs=2), finetune_epochs=1, rows=("SSL", "SSL+FPP")
+    )
     report = run_ablation(config, tmp_path, data=tiny_mnist)
     rows = {row["name"]: row for row in report["rows"]}
     assert set(rows) == {"SSL", "SSL+FPP"}

@@ -9,14 +9,9 @@ from selfnas.runs.kind import FINETUNE, ONESHOT, mark
 from selfnas.runs.oneshot import OneshotRun
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    import torch
-
     from selfnas.oneshot.data import ImageData
     from selfnas.oneshot.finetune import FinetuneConfig
     from selfnas.oneshot.search import SearchConfig, SearchResult
-    from selfnas.train.data import TrainData
 
 
 def oneshot_search(
@@ -50,32 +45,12 @@ def finetune(
     return result
 
 
-def final_train(
-    run: OneshotRun | str | Path,
-    *,
-    epochs: int | None = None,
-    init: str = "concomitant",
-    recipe_options: Mapping[str, Any] | None = None,
-    device: str | torch.device = "auto",
-    seed: int = 0,
-    threads: int | None = None,
-    data: ImageData | TrainData | None = None,
-    progress: bool = False,
-) -> dict[str, Any]:
+def final_train(run: OneshotRun | str | Path, **options: Any) -> dict[str, Any]:
     """Train the network of a finished one-shot run at DARTS' evaluation recipe (cutout,
     auxiliary head, drop path; `epochs` default 600), from its concomitant weights or
-    from scratch; resumable, recorded in the run's `final/` folder."""
+    from scratch; resumable, recorded in the run's `final/` folder. `options` are those of
+    `selfnas.oneshot.final.final_train` (epochs, init, recipe_options, device, seed, ...)."""
     from selfnas.oneshot.final import final_train as run_final
 
     root = run.root if isinstance(run, OneshotRun) else Path(run)
-    return run_final(
-        root,
-        epochs=epochs,
-        init=init,
-        recipe_options=recipe_options,
-        device=device,
-        seed=seed,
-        threads=threads,
-        data=data,
-        progress=progress,
-    )
+    return run_final(root, **options)
