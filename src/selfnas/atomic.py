@@ -1,7 +1,8 @@
 """Atomic file writes: an interrupted run never leaves a half-written result.
 
 Each writer writes to a temporary file in the target's directory, flushes and fsyncs it,
-then renames it over the target (atomic on POSIX within one file system).
+then renames it over the target (atomic on POSIX within one file system). `read_json`
+reads such a file back, turning a damaged one into `DataCorrupt` with its path.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from selfnas.errors import DataCorrupt
 
 
 @contextlib.contextmanager
@@ -65,6 +68,16 @@ def write_text(target: str | os.PathLike[str], text: str) -> Path:
 def write_json(target: str | os.PathLike[str], obj: Any, indent: int | None = 2) -> Path:
     text = json.dumps(obj, indent=indent, default=_jsonable)
     return write_text(target, text + "\n")
+
+
+def read_json(source: str | os.PathLike[str]) -> Any:
+    """A JSON file these writers made; one edited by hand into invalid JSON is
+    `DataCorrupt` naming the file, not a bare traceback."""
+    path = Path(source)
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataCorrupt(f"{path}: not valid JSON ({exc})") from None
 
 
 def save_torch(target: str | os.PathLike[str], obj: Any) -> Path:

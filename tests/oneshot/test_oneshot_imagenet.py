@@ -232,7 +232,7 @@ def test_a_search_on_an_imagenet_folder_records_the_stem_and_resumes(tmp_path):
         threads=1,
     )
     assert run_search(config, tmp_path / "run", stop_after=1).genotypes == []  # interrupted
-    with pytest.raises(ResumeMismatch, match="different settings"):  # the stem is identity
+    with pytest.raises(ResumeMismatch, match=r"different settings \(stem\)"):  # identity
         run_search(config.with_fields(stem="cifar"), tmp_path / "run")
     result = run_search(config, tmp_path / "run")
     assert len(result.genotypes) == 3

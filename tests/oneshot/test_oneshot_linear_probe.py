@@ -11,10 +11,11 @@ import pytest
 import torch
 
 import selfnas.oneshot.finetune as finetune_module
+from conftest import tiny_search_config
 from selfnas.oneshot.data import ImageData, load_dataset
 from selfnas.oneshot.finetune import PROBE_LR, FinetuneConfig, finetune
 from selfnas.oneshot.network import load_network
-from selfnas.oneshot.search import SearchConfig, run_search
+from selfnas.oneshot.search import run_search
 from selfnas.runs import FinetuneRun
 
 
@@ -29,19 +30,7 @@ def digits() -> ImageData:
 def searched(tmp_path_factory, digits) -> Path:
     """A finished two-epoch search on the digits (its network.pt and config.json)."""
     out = tmp_path_factory.mktemp("probe") / "search"
-    config = SearchConfig.from_fields(
-        dataset="digits",
-        cells=3,
-        channels=4,
-        epochs=2,
-        batch_size=8,
-        images_per_epoch=32,
-        arch_every=2,
-        threads=1,
-        device="cpu",
-        projection_dim=16,
-        seed=3,
-    )
+    config = tiny_search_config(dataset="digits", epochs=2, images_per_epoch=32)
     run_search(config, out, data=digits)
     return out
 

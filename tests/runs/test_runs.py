@@ -129,3 +129,22 @@ def test_a_run_of_one_kind_refuses_another_in_its_directory(tmp_path):
     (tmp_path / "run.json").write_text("{not json")
     with pytest.raises(DataCorrupt, match=r"run\.json"):
         run_kind(tmp_path)
+
+
+def test_finetune_results_are_the_result_files_not_the_kind_marker(tmp_path):
+    from selfnas.atomic import write_json
+    from selfnas.runs import FinetuneRun
+    from selfnas.runs.kind import FINETUNE, mark
+
+    root = tmp_path / "search" / "finetune"
+    write_json(root / "concomitant_f0.1_e10_s0.json", {"test_accuracy": 0.9})
+    mark(root, FINETUNE)  # what `selfnas.pipeline.finetune` does after each fine-tune
+    assert (root / "run.json").is_file()
+    assert FinetuneRun(root).results() == {"concomitant_f0.1_e10_s0": {"test_accuracy": 0.9}}
+
+
+def test_a_hand_broken_config_is_a_clear_error(tmp_path):
+    run = RunDir(tmp_path)
+    run.config_path.write_text('{"budget": 10,')
+    with pytest.raises(DataCorrupt, match=r"config\.json: not valid JSON"):
+        run.read_config()

@@ -11,11 +11,11 @@ They live in the search's `finetune/` folder (written by `selfnas.oneshot.finetu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from selfnas.runs.kind import FINETUNE
+from selfnas.atomic import read_json
+from selfnas.runs.kind import FINETUNE, MARKER
 
 if TYPE_CHECKING:
     from selfnas.oneshot.finetune import FinetuneConfig
@@ -46,7 +46,8 @@ class FinetuneRun:
         """Every finished fine-tune's result, by tag."""
         if not self.root.is_dir():
             return {}
-        return {p.stem: json.loads(p.read_text()) for p in sorted(self.root.glob("*.json"))}
+        results = sorted(p for p in self.root.glob("*.json") if p.name != MARKER)
+        return {p.stem: read_json(p) for p in results}
 
     def config(self, tag: str) -> FinetuneConfig:
         """The settings of the finished fine-tune `tag`. Results written before they
@@ -54,7 +55,7 @@ class FinetuneRun:
         (`linear_probe`) take their defaults."""
         from selfnas.oneshot.finetune import FinetuneConfig
 
-        recorded = json.loads(self.result_path(tag).read_text()).get("config")
+        recorded = read_json(self.result_path(tag)).get("config")
         if recorded is None:
             import torch
 

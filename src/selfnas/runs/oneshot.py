@@ -13,10 +13,10 @@ Layout (written by `selfnas.oneshot.search.run_search`):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from selfnas.atomic import read_json
 from selfnas.errors import DataNotFound
 from selfnas.runs.kind import ONESHOT
 
@@ -53,13 +53,13 @@ class OneshotRun:
     def read_config(self) -> dict[str, Any]:
         if not self.config_path.is_file():
             raise DataNotFound(f"{self.config_path} is absent: is {self.root} a one-shot run?")
-        return json.loads(self.config_path.read_text())
+        return read_json(self.config_path)
 
     def read_result(self) -> dict[str, Any]:
         """Genotypes, seconds and history of the finished search."""
         if not self.result_path.is_file():
             raise DataNotFound(f"{self.result_path} is absent: has the search finished?")
-        return json.loads(self.result_path.read_text())
+        return read_json(self.result_path)
 
     @property
     def genotypes(self) -> list[str]:

@@ -15,11 +15,11 @@ through `PretrainRun`, so the file names and the handling of old runs live here 
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from selfnas.atomic import read_json
 from selfnas.errors import DataCorrupt, DataNotFound, InvalidOption
 from selfnas.runs.kind import PRETRAINING
 
@@ -84,12 +84,7 @@ class PretrainRun:
     # --- what was asked and what came out -------------------------------------------------
     def read_config(self) -> dict[str, Any] | None:
         """The recorded config, or None where the run has none (a bare checkpoint)."""
-        if not self.config_path.is_file():
-            return None
-        try:
-            return json.loads(self.config_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataCorrupt(f"{self.config_path}: not valid JSON ({exc})") from None
+        return read_json(self.config_path) if self.config_path.is_file() else None
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -103,7 +98,7 @@ class PretrainRun:
         """`{"history": [...], "final": {...}}` ({} before the first epoch ends)."""
         if not self.metrics_path.is_file():
             return {}
-        return json.loads(self.metrics_path.read_text())
+        return read_json(self.metrics_path)
 
     @property
     def history(self) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from selfnas.atomic import write_csv, write_json, write_parquet
+from selfnas.atomic import read_json, write_csv, write_json, write_parquet
 from selfnas.errors import DataCorrupt, DataNotFound, ResumeMismatch
 from selfnas.runs.kind import SEARCH, mark
 
@@ -50,12 +50,7 @@ class RunDir:
         return self.root / "config.json"
 
     def read_config(self) -> dict[str, Any] | None:
-        if not self.config_path.is_file():
-            return None
-        try:
-            return json.loads(self.config_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataCorrupt(f"{self.config_path}: not valid JSON ({exc})") from None
+        return read_json(self.config_path) if self.config_path.is_file() else None
 
     def ensure_config(self, config: dict[str, Any]) -> dict[str, Any]:
         """Record `config`, or check it against the one already there.
