@@ -17,8 +17,8 @@ import json
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,6 @@ class Unit:
     run_dir: str
     search: dict[str, Any]  # flat SearchConfig fields (the search's, for both kinds)
     finetune: dict[str, Any] | None = None  # FinetuneConfig fields
-    after: str | None = None  # key of the unit it needs
 
     def identity(self) -> dict[str, Any]:
         """What its record must match, in JSON form (tuples become lists)."""
@@ -124,49 +123,42 @@ def run_units(
     runner: Callable[[Unit, str, int], dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every unit's result by key. Finished units (a record under `out/units/`) are read,
-    not rerun; the rest run `workers` at a time, searches before trainings, each as soon
-    as the search it needs has finished. Records are written atomically, one per unit."""
+    not rerun; the rest run `workers` at a time in two phases, the searches and then the
+    trainings of their networks. Records are written atomically, one per unit."""
     run = runner or execute_unit
     units_dir = out / "units"
     done: dict[str, dict[str, Any]] = {}
-    pending: list[Unit] = []
-    for unit in units:
-        record = _record(units_dir, unit)
-        if record is None:
-            pending.append(unit)
-        else:
-            done[unit.key] = record
-
-    def finish(unit: Unit, result: dict[str, Any]) -> None:
-        write_json(units_dir / f"{unit.key}.json", {"unit": unit.identity(), "result": result})
-        done[unit.key] = result
-
-    def ready() -> list[Unit]:
-        found = [u for u in pending if u.after is None or u.after in done]
-        return sorted(found, key=lambda u: u.kind != "search")  # searches first (stable)
-
-    if workers <= 1 or len(pending) <= 1:
-        while pending:
-            batch = ready()
-            if not batch:
-                raise AssertionError("units wait on a search that is not in the list")
-            unit = batch[0]
-            pending.remove(unit)
-            finish(unit, run(unit, device, threads))
-        return done
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(pending)), mp_context=context) as pool:
-        running: dict[Future[dict[str, Any]], Unit] = {}
-        while pending or running:
-            for unit in ready()[: max(0, workers - len(running))]:
-                pending.remove(unit)
-                running[pool.submit(run, unit, device, threads)] = unit
-            if not running:
-                raise AssertionError("units wait on a search that is not in the list")
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                finish(running.pop(future), future.result())
+    for phase in ("search", "finetune"):
+        todo = []
+        for unit in (u for u in units if u.kind == phase):
+            record = _record(units_dir, unit)
+            if record is None:
+                todo.append(unit)
+            else:
+                done[unit.key] = record
+        for unit, result in _map(run, todo, workers, device, threads):
+            write_json(units_dir / f"{unit.key}.json", {"unit": unit.identity(), "result": result})
+            done[unit.key] = result
     return done
+
+
+def _map(
+    run: Callable[[Unit, str, int], dict[str, Any]],
+    units: Sequence[Unit],
+    workers: int,
+    device: str,
+    threads: int,
+) -> Iterator[tuple[Unit, dict[str, Any]]]:
+    """(unit, result) as each finishes: in this process, or on `workers` spawned ones."""
+    if workers <= 1 or len(units) <= 1:
+        for unit in units:
+            yield unit, run(unit, device, threads)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(units)), mp_context=context) as pool:
+        futures = {pool.submit(run, unit, device, threads): unit for unit in units}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def _threads() -> int:
@@ -202,7 +194,6 @@ def _train_unit(
         search.run_dir,
         search.search,
         config,
-        after=search.key,
     )
 
 
