@@ -172,3 +172,14 @@ def test_cli_finetune_keeps_its_lr_default(tmp_path, searched, capsys):
     argv += ["--device", "cpu", "--threads", "1", "--json"]
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["config"]["lr"] == FinetuneConfig().lr
+
+
+def test_the_learning_rate_default_follows_the_mode_in_the_library_too():
+    from selfnas.oneshot.finetune import FINETUNE_LR
+
+    assert FinetuneConfig().lr == FINETUNE_LR
+    assert FinetuneConfig(linear_probe=True).lr == PROBE_LR
+    assert FinetuneConfig(linear_probe=True, lr=0.1).lr == 0.1
+    # a recorded config names its lr, so the identity of older fine-tunes is unchanged
+    old = FinetuneConfig.from_dict({"lr": 0.025, "init": "random"})
+    assert old.identity()["lr"] == 0.025 and "linear_probe" not in old.identity()

@@ -224,15 +224,6 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _finetune_lr(args: argparse.Namespace) -> dict[str, float]:
-    """`--lr` when given; else the probe's default for `--linear-probe`, else the config's."""
-    from selfnas.oneshot.finetune import PROBE_LR
-
-    if args.lr is not None:
-        return {"lr": args.lr}
-    return {"lr": PROBE_LR} if args.linear_probe else {}
-
-
 def _finetune(args: argparse.Namespace) -> int:
     from selfnas.oneshot.finetune import FinetuneConfig
     from selfnas.pipeline import finetune
@@ -242,6 +233,7 @@ def _finetune(args: argparse.Namespace) -> int:
         label_fraction=args.label_fraction,
         epochs=args.epochs,
         batch_size=args.batch_size,
+        lr=args.lr,
         init=args.init,
         augment=args.augment,
         seed=args.seed,
@@ -249,7 +241,6 @@ def _finetune(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads,
         linear_probe=args.linear_probe,
-        **_finetune_lr(args),
     )
     result = finetune(args.run_dir, config)
     if args.json:

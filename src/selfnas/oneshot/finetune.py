@@ -38,8 +38,10 @@ from selfnas.oneshot.search import _batches, _epoch_seed
 INITS = ("concomitant", "random", "simclr")
 
 
-#: a linear probe's default learning rate: the fine-tune's 0.025 leaves a lone linear layer
-#: on unnormalised pooled features at chance in 10 epochs; 0.5 reached 42 % on the digits test
+#: the fine-tune's default learning rate
+FINETUNE_LR = 0.025
+#: a linear probe's: the fine-tune's 0.025 leaves a lone linear layer on unnormalised pooled
+#: features at chance in 10 epochs; 0.5 reached 42 % on the digits test
 PROBE_LR = 0.5
 
 
@@ -48,7 +50,7 @@ class FinetuneConfig:
     label_fraction: float = 0.1
     epochs: int = 10
     batch_size: int = 64
-    lr: float = 0.025
+    lr: float | None = None  # None: FINETUNE_LR, or PROBE_LR for a linear probe
     momentum: float = 0.9
     weight_decay: float = 3e-4
     init: str = "concomitant"
@@ -60,6 +62,8 @@ class FinetuneConfig:
     linear_probe: bool = False  # frozen features, only a fresh linear classifier trains
 
     def __post_init__(self) -> None:
+        if self.lr is None:
+            object.__setattr__(self, "lr", PROBE_LR if self.linear_probe else FINETUNE_LR)
         if self.init not in INITS:
             raise InvalidOption(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
         if not 0 < self.label_fraction <= 1:
@@ -82,6 +86,12 @@ class FinetuneConfig:
         if not self.linear_probe:
             out.pop("linear_probe")
         return out
+
+    @property
+    def learning_rate(self) -> float:
+        """`lr` as resolved at construction (never None after `__post_init__`)."""
+        assert self.lr is not None
+        return self.lr
 
     @property
     def tag(self) -> str:
@@ -312,7 +322,7 @@ def finetune(
         config.epochs,
         config.batch_size,
         None,
-        (config.lr, config.momentum, config.weight_decay),
+        (config.learning_rate, config.momentum, config.weight_decay),
         config.seed,
         work / f"{tag}.pt",
         identity,
