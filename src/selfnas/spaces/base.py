@@ -7,8 +7,8 @@ isomorphic cells separately; `unique_key` gives their class), DARTS by the genot
 each node's two inputs in canonical order, NAS-Bench-Graph by its own arch id.
 
 What a space can do beyond the abstract methods is declared here too (`enumerable`,
-`num_vertices`, `batch_all`, `hashes_all`, `unique_key`, ...), each with a default, so
-callers read one member instead of probing for attributes.
+`num_vertices`, `batch_all`, `hashes_all`, `unique_key`, `choices`, ...), each with a
+default, so callers read one member instead of probing for attributes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from selfnas.errors import InvalidArchitecture
 from selfnas.spaces.batch import ArchBatch, EdgeBatch
 
 Arch = Hashable
@@ -39,6 +40,9 @@ class SearchSpace(ABC, Generic[A]):
     node_ops: tuple[str, ...] = ()
     #: True where ops live on edges natively (NB201, DARTS)
     op_on_edge: bool = False
+    #: True where `edge_batch` gives that native edge form (NB201); elsewhere encoders
+    #: read the node form
+    has_edge_batch: bool = False
 
     # --- size -----------------------------------------------------------------
     @property
@@ -124,6 +128,25 @@ class SearchSpace(ABC, Generic[A]):
         """Exact graph edit distance between two archs of this space."""
         raise NotImplementedError(f"{self.name} has no edit distance")
 
+    # --- categorical decisions ------------------------------------------------
+    @property
+    def choices(self) -> tuple[int, ...] | None:
+        """Number of options of each categorical decision that together spell an arch, or
+        None where the space has no such encoding. A policy of one categorical
+        distribution per decision (the REINFORCE baselines of the NAS-Bench-101 and -201
+        papers) samples archs through it, whatever the space."""
+        return None
+
+    def from_choices(self, indices: Sequence[int]) -> A | None:
+        """The arch spelled by one option index per decision, or None when that combination
+        is no valid arch (the policy then draws again)."""
+        raise NotImplementedError(f"{self.name} has no categorical decisions")
+
+    def to_choices(self, arch: A) -> tuple[int, ...]:
+        """One option index per decision spelling `arch` (`from_choices` gives it back), so
+        a policy can score an arch it did not sample itself."""
+        raise NotImplementedError(f"{self.name} has no categorical decisions")
+
     # --- tensors --------------------------------------------------------------
     @abstractmethod
     def batch(self, archs: Sequence[A]) -> ArchBatch:
@@ -156,6 +179,20 @@ class SearchSpace(ABC, Generic[A]):
             "unique": self.unique,
             "ops": list(self.candidate_ops),
         }
+
+
+def check_choices(indices: Sequence[int], cardinalities: Sequence[int]) -> tuple[int, ...]:
+    """`indices` as ints, one in range per decision; `InvalidArchitecture` otherwise (a
+    wrong vector is a caller's bug, unlike a valid vector spelling no arch)."""
+    values = tuple(int(i) for i in indices)
+    if len(values) != len(cardinalities):
+        raise InvalidArchitecture(
+            f"expected {len(cardinalities)} choice indices, got {len(values)}"
+        )
+    for d, (value, n) in enumerate(zip(values, cardinalities, strict=True)):
+        if not 0 <= value < n:
+            raise InvalidArchitecture(f"choice {d} has options 0..{n - 1}, got {value}")
+    return values
 
 
 def space_num_vertices(space: SearchSpace) -> int:

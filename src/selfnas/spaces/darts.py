@@ -13,12 +13,13 @@ intermediate nodes relabelled) are counted separately, so `unique` is None.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import combinations
 from math import comb
 
 import numpy as np
 
 from selfnas.errors import InvalidArchitecture, InvalidOption
-from selfnas.spaces.base import SearchSpace
+from selfnas.spaces.base import SearchSpace, check_choices
 from selfnas.spaces.batch import PAD, ArchBatch
 from selfnas.spaces.darts_genotype import (
     CONCAT,
@@ -42,6 +43,15 @@ NUM_VERTICES = 2 * CELL_VERTICES
 CELL_SIZE = comb(2, 2) * comb(3, 2) * comb(4, 2) * comb(5, 2) * len(DARTS_OPS) ** (2 * NUM_NODES)
 
 _NODE_OP_INDEX = {op: i for i, op in enumerate(NODE_OPS)}
+_DARTS_OP_INDEX = {op: i for i, op in enumerate(DARTS_OPS)}
+#: per intermediate node, its candidate input pairs (sorted, as a canonical cell holds them)
+_INPUT_PAIRS: tuple[tuple[tuple[int, int], ...], ...] = tuple(
+    tuple(combinations(range(node + NUM_CELL_INPUTS), 2)) for node in range(NUM_NODES)
+)
+#: categorical decisions of one cell: per node its input pair, then the op of each edge
+_CELL_CHOICES: tuple[int, ...] = tuple(
+    n for pairs in _INPUT_PAIRS for n in (len(pairs), len(DARTS_OPS), len(DARTS_OPS))
+)
 _OUTPUT = CELL_VERTICES - 1
 _OUTPUT_OP = _NODE_OP_INDEX["output"]
 
@@ -153,6 +163,36 @@ class DartsSpace(SearchSpace[Genotype]):
 
     def hash(self, arch: Genotype) -> str:
         return format_genotype(self._check(arch))
+
+    # --- categorical decisions ------------------------------------------------
+    @property
+    def choices(self) -> tuple[int, ...]:
+        """The normal cell's decisions, then the reduce cell's; per intermediate node k:
+        its input pair (one of C(k+2, 2), in `combinations` order), the op of the edge
+        from the lower input, the op of the edge from the higher one (`DARTS_OPS` order).
+        Every combination is a valid genotype."""
+        return _CELL_CHOICES * 2
+
+    def from_choices(self, indices: Sequence[int]) -> Genotype:
+        values = check_choices(indices, self.choices)
+        cells: list[Cell] = []
+        for c in range(2):
+            cell: list[Edge] = []
+            for node, pairs in enumerate(_INPUT_PAIRS):
+                start = 3 * (c * NUM_NODES + node)
+                pair, low_op, high_op = values[start : start + 3]
+                low, high = pairs[pair]
+                cell += [(DARTS_OPS[low_op], low), (DARTS_OPS[high_op], high)]
+            cells.append(tuple(cell))
+        return Genotype(normal=cells[0], reduce=cells[1])
+
+    def to_choices(self, arch: Genotype) -> tuple[int, ...]:
+        out: list[int] = []
+        for cell in self._check(arch).cells:
+            for node, pairs in enumerate(_INPUT_PAIRS):
+                (low_op, low), (high_op, high) = cell[2 * node : 2 * node + 2]
+                out += [pairs.index((low, high)), _DARTS_OP_INDEX[low_op], _DARTS_OP_INDEX[high_op]]
+        return tuple(out)
 
     # --- population -----------------------------------------------------------
     def enumerate(self) -> list[Genotype]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from selfnas.errors import InvalidArchitecture, InvalidOption
 from selfnas.spaces import nb101_edits
-from selfnas.spaces.base import SearchSpace
+from selfnas.spaces.base import SearchSpace, check_choices
 from selfnas.spaces.batch import PAD, ArchBatch
 from selfnas.spaces.graph_edit import graph_edit_distance, within_edit_distance
 from selfnas.spaces.nb101_cell import (
@@ -46,6 +46,10 @@ from selfnas.spaces.nb101_hash import HASH_OPS, INPUT_LABEL, OUTPUT_LABEL, modul
 __all__ = ["NODE_OPS", "NB101Cell", "NB101Space", "NB101Table"]
 
 _TERMINALS = frozenset({INPUT, OUTPUT})
+#: (row, column) of each edge decision: the 7x7 upper triangle, row by row
+_CHOICE_EDGES = tuple(zip(*(a.tolist() for a in np.triu_indices(MAX_VERTICES, 1)), strict=True))
+_INNER = MAX_VERTICES - 2
+_CANDIDATE_INDEX = {op: i for i, op in enumerate(CANDIDATE_OPS)}
 #: hash label (+3, so the array index is >= 0) -> node-op index; PAD_LABEL -> PAD
 _LABEL_TO_NODE = np.full(6, PAD, dtype=np.int8)
 _LABEL_TO_NODE[PAD_LABEL + 3] = PAD
@@ -140,6 +144,39 @@ class NB101Space(SearchSpace[NB101Cell]):
 
     def hash(self, arch: NB101Cell) -> str:
         return _as_cell(arch).hash
+
+    # --- categorical decisions ------------------------------------------------
+    @property
+    def choices(self) -> tuple[int, ...]:
+        """A 7-vertex spec as the NAS-Bench-101 paper's REINFORCE samples it: 21 edge bits
+        (upper triangle, row by row; 1 = edge), then the op of inner vertices 1..5
+        (`CANDIDATE_OPS` order). Specs the benchmark rejects spell no cell."""
+        return (2,) * len(_CHOICE_EDGES) + (len(CANDIDATE_OPS),) * _INNER
+
+    def from_choices(self, indices: Sequence[int]) -> NB101Cell | None:
+        """The spec's cell, pruned as `from_spec` prunes, or None where the benchmark has
+        no such cell (input and output unconnected, more than 9 edges once pruned)."""
+        values = check_choices(indices, self.choices)
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+        for (row, column), bit in zip(_CHOICE_EDGES, values, strict=False):
+            matrix[row, column] = bit
+        inner = [CANDIDATE_OPS[i] for i in values[len(_CHOICE_EDGES) :]]
+        try:
+            return cell_from_spec(matrix, [INPUT, *inner, OUTPUT])
+        except InvalidArchitecture:
+            return None
+
+    def to_choices(self, arch: NB101Cell) -> tuple[int, ...]:
+        """A cell of n vertices keeps vertices 0..n-2 in place and its output at vertex 6;
+        the unused inner vertices get no edges (pruned again) and op index 0."""
+        cell = _as_cell(arch)
+        n = cell.num_vertices
+        position = [*range(n - 1), MAX_VERTICES - 1]
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
+        matrix[np.ix_(position, position)] = cell.adjacency
+        ops = [_CANDIDATE_INDEX[op] for op in cell.operations[1:-1]]
+        ops += [0] * (_INNER - len(ops))
+        return (*(int(matrix[r, c]) for r, c in _CHOICE_EDGES), *ops)
 
     # --- population -----------------------------------------------------------
     def table(self) -> NB101Table:

@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from selfnas.errors import InvalidArchitecture, InvalidOption
-from selfnas.spaces.base import SearchSpace
+from selfnas.spaces.base import SearchSpace, check_choices
 from selfnas.spaces.batch import PAD, ArchBatch, EdgeBatch
 
 #: candidate ops in NAS-Bench-201's own order (the edge-form op index)
@@ -172,6 +172,7 @@ class NB201Space(SearchSpace[NB201Cell]):
     name = "nb201"
     node_ops = NODE_OPS
     op_on_edge = True
+    has_edge_batch = True
     num_vertices = NUM_NODE_FORM_VERTICES
 
     @property
@@ -198,6 +199,18 @@ class NB201Space(SearchSpace[NB201Cell]):
 
     def unique_key(self, arch: NB201Cell) -> str:
         return unique_key(self._check(arch))
+
+    # --- categorical decisions ------------------------------------------------
+    @property
+    def choices(self) -> tuple[int, ...]:
+        """One op per edge: six decisions of five options (`NB201_OPS` order)."""
+        return (len(NB201_OPS),) * NUM_EDGES
+
+    def from_choices(self, indices: Sequence[int]) -> NB201Cell:
+        return NB201Cell.from_indices(check_choices(indices, self.choices))
+
+    def to_choices(self, arch: NB201Cell) -> tuple[int, ...]:
+        return self._check(arch).op_indices
 
     # --- population -----------------------------------------------------------
     @cached_property

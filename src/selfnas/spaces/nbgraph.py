@@ -24,7 +24,7 @@ from functools import cached_property
 import numpy as np
 
 from selfnas.errors import InvalidArchitecture, InvalidOption
-from selfnas.spaces.base import SearchSpace
+from selfnas.spaces.base import SearchSpace, check_choices
 from selfnas.spaces.batch import PAD, ArchBatch
 
 #: the nine GNN ops, in the package's `gnn_list` order (the digits of an arch id)
@@ -272,6 +272,26 @@ class NBGraphSpace(SearchSpace[NBGraphArch]):
     def hash(self, arch: NBGraphArch) -> str:
         """The arch id as text (the tables' key)."""
         return str(self._check(arch).arch_id)
+
+    # --- categorical decisions ------------------------------------------------
+    @property
+    def choices(self) -> tuple[int, ...]:
+        """The node feeding op node i (0..i: 1, 2, 3, 4 options), then each op node's op
+        (nine options, `GNN_OPS` order); any such pattern is a valid labelling."""
+        return (*range(1, NUM_OP_NODES + 1), *(len(GNN_OPS),) * NUM_OP_NODES)
+
+    def from_choices(self, indices: Sequence[int]) -> NBGraphArch | None:
+        """The canonical arch of that labelling (None for all-`skip` ops, which is none)."""
+        values = check_choices(indices, self.choices)
+        ops = tuple(GNN_OPS[i] for i in values[NUM_OP_NODES:])
+        if all(op == "skip" for op in ops):
+            return None
+        return NBGraphArch(values[:NUM_OP_NODES], ops)
+
+    def to_choices(self, arch: NBGraphArch) -> tuple[int, ...]:
+        """The stored (canonical) labelling's link and ops."""
+        arch = self._check(arch)
+        return (*arch.link, *(_OP_INDEX[op] for op in arch.ops))
 
     # --- population -----------------------------------------------------------
     @cached_property
