@@ -2,24 +2,38 @@
 
 The controller (encoder, decoder, predictor: `selfnas.pretrain.nao.NAOController`) starts
 from a `selfnas pretrain nao|locality` run (`--pretrained DIR`, or the option
-`controller=DIR`) or, without one, from a fresh initialisation. The search:
+`controller=DIR`) or, without one, from a fresh initialisation. The search, as NAO and
+SemiNAS publish it:
 
-1. queries `init` (128) random archs;
+1. queries `init` (128) random archs (the published protocol: these are never counted as
+   filled);
 2. each outer epoch, trains the controller on the (arch, accuracy) pool with
    `lam * MSE(predictor, accuracy) + (1 - lam) * NLL(reconstruction)` (lam 0.5, SGD lr 0.1,
    gradient clipping 5; accuracies min-max scaled to [0, 1] as the predictor ends in a
    sigmoid), for `train_epochs` passes;
-3. takes the `seeds` (128) best archs of the pool, moves their token embeddings up the
-   predictor's gradient with step sizes 1, 2, ... up to `max_steps` (100) times `step_size`,
-   each from the original embedding (NAO's own schedule), decodes, and keeps valid, never
-   seen archs until it has `per_epoch` new ones (the best-predicted first);
+3. takes the `seeds` (128) best archs of the pool and moves their token embeddings up the
+   predictor's gradient with step size `k * step_size` for k = 1, 2, 3, ..., each from the
+   original embedding, decoding after every k and keeping valid, never seen archs, until
+   it has `per_epoch` new ones (SemiNAS: `while len(new_archs) < N: predict_lambda += 1`);
+   where the last k overshoots, the ones the predictor likes best are kept;
 4. asks those; stops after `epochs` (50) outer epochs or when the budget ends.
 
-Step 2 and the ranking in step 3 go through `NAOPredictor`, the controller as an
-`ArchPredictor`. Where the ascent finds fewer new archs than asked, random unseen archs
-fill the round, so a search never stalls. The controller's weights and optimiser state are
-part of the checkpoint; the pretrained template is loaded once per process and never
-pickled.
+The published loop has no bound; here k stops at `max_steps` (1000), or earlier once
+`CONVERGED_STEPS` (50) step sizes in a row decode exactly the same archs, so that a
+controller whose decodings have saturated (at large k every embedding tends to the
+normalised gradient, so decoding stops changing; an untrained decoder decodes nothing
+valid at any k) cannot spin for minutes. A round that reaches the bound
+asks only the archs it found; one that found none at all retries once with the whole pool
+as seeds, and if that finds none either, asks `per_epoch` random unseen archs (so a search
+never stalls with budget left), counted as filled. With the option `fill="random"` (the
+earlier behaviour, not NAO's) random unseen archs always complete a short round.
+
+`self.rounds` records per outer epoch how many archs the ascent decoded, how many random
+ones filled the round and `max_step`, the largest k at which the ascent found a new arch
+(0 when it found none); `NAOSearch.report()` sums them. Step 2 and the ranking in step 3
+go through `NAOPredictor`, the controller as an `ArchPredictor`. The controller's weights
+and optimiser state are part of the checkpoint; the pretrained template is loaded once per
+process and never pickled.
 """
 
 from __future__ import annotations
@@ -43,6 +57,12 @@ if TYPE_CHECKING:
     from selfnas.pretrain.nao import NAOController
 
 
+#: the ascent stops early once this many step sizes in a row decode exactly the same
+#: archs (it has saturated: an untrained decoder, for one, decodes nothing valid at any
+#: step, and 1,000 steps of that cost minutes per round)
+CONVERGED_STEPS = 50
+
+
 @dataclass
 class NAOOptions(Options):
     #: random archs queried before the first controller update
@@ -53,9 +73,13 @@ class NAOOptions(Options):
     per_epoch: int = 16
     #: best archs of the pool whose embeddings are moved
     seeds: int = 128
-    #: largest multiple of `step_size` tried in the gradient ascent
-    max_steps: int = 100
+    #: largest multiple of `step_size` tried in the gradient ascent: a safety bound only
+    #: (NAO's loop grows the step until it has `per_epoch` new archs); see the module doc
+    max_steps: int = 1000
     step_size: float = 1.0
+    #: what completes a round the ascent leaves short: "none" (NAO's: ask only what was
+    #: found) or "random" (random unseen archs fill it to `per_epoch`)
+    fill: str = "none"
     #: weight of the predictor's MSE (1 - lam weighs the reconstruction NLL)
     lam: float = 0.5
     lr: float = 0.1
@@ -67,6 +91,9 @@ class NAOOptions(Options):
     #: `compare` run can give NAO its controller without changing the shared problem
     controller: str = ""
 
+
+#: the values of `NAOOptions.fill`
+FILLS = ("none", "random")
 
 _TEMPLATES: dict[str, Any] = {}
 
@@ -154,6 +181,11 @@ class NAOPredictor:
 
 
 class NAOSearch(DiscreteStrategy):
+    """NAO's search (see the module doc).
+
+    `report()` gives the per-round decoded/filled counts; the search runner writes any
+    strategy's `report()` into the run directory."""
+
     name = "nao"
     options_class = NAOOptions
     options: NAOOptions
@@ -168,15 +200,23 @@ class NAOSearch(DiscreteStrategy):
             )
         if not 0.0 <= o.lam <= 1.0:
             raise InvalidOption(f"nao needs 0 <= lam <= 1, got {o.lam}")
+        if o.fill not in FILLS:
+            raise InvalidOption(
+                f"nao option fill must be one of {', '.join(FILLS)}, got {o.fill!r}"
+            )
         self.pool: list[tuple[Arch, float]] = []
         self.outer = 0
         self.weights: dict[str, torch.Tensor] | None = None
         self.opt_state: dict[str, Any] | None = None
+        #: per outer epoch: {"round", "decoded", "filled", "max_step"} (see the module doc)
+        self.rounds: list[dict[str, int]] = []
         super().__init__(ctx, rng, options)
 
     # --- the controller, rebuilt after a checkpoint is loaded ----------------------------
     def _setup(self) -> None:
         super()._setup()
+        if not hasattr(self, "rounds"):  # a checkpoint written before rounds were kept
+            self.rounds = []
         directory = self.options.controller or self.ctx.pretrained
         if directory:
             self.controller = copy.deepcopy(pretrained_controller(directory))
@@ -206,11 +246,34 @@ class NAOSearch(DiscreteStrategy):
             return []
         self.outer += 1
         self._train()
-        new = self._propose(self.options.per_epoch)
-        return new + self.random_new(self.options.per_epoch - len(new))
+        o = self.options
+        new, step = self._propose(o.per_epoch, o.seeds)
+        if not new and o.fill == "none" and o.seeds < len(self.pool):
+            new, step = self._propose(o.per_epoch, len(self.pool))  # widen the seeds once
+        filled: list[Arch] = []
+        if o.fill == "random" or not new:
+            filled = self.random_new(o.per_epoch - len(new))
+        self.rounds.append(
+            {"round": self.outer, "decoded": len(new), "filled": len(filled), "max_step": step}
+        )
+        return new + filled
 
     def tell(self, archs: Sequence[Arch], values: Sequence[float]) -> None:
+        if self.rounds and self.rounds[-1]["round"] == self.outer:
+            last = self.rounds[-1]  # a round cut by the budget: count what was queried
+            if last["decoded"] + last["filled"] > len(archs):
+                last["decoded"] = min(last["decoded"], len(archs))
+                last["filled"] = len(archs) - last["decoded"]
         self.pool.extend((a, float(v)) for a, v in zip(archs, values, strict=True))
+
+    def report(self) -> dict[str, Any]:
+        """`{"rounds": [...], "decoded": total, "filled": total}` over the outer epochs so
+        far (the `init` random archs are in neither total)."""
+        return {
+            "rounds": [dict(r) for r in self.rounds],
+            "decoded": sum(r["decoded"] for r in self.rounds),
+            "filled": sum(r["filled"] for r in self.rounds),
+        }
 
     # --- controller training -----------------------------------------------------------
     def _train(self) -> None:
@@ -219,18 +282,28 @@ class NAOSearch(DiscreteStrategy):
         self.predictor.fit([a for a, _ in self.pool], y)
 
     # --- proposing new archs by gradient ascent ---------------------------------------
-    def _propose(self, wanted: int) -> list[Arch]:
+    def _propose(self, wanted: int, seeds: int) -> tuple[list[Arch], int]:
+        """Up to `wanted` new archs from the `seeds` best of the pool (marked as asked), and
+        the largest step multiple at which a new one was found (0: none)."""
         o = self.options
         ctl = self.controller
-        best = sorted(self.pool, key=lambda m: m[1], reverse=True)[: o.seeds]
+        best = sorted(self.pool, key=lambda m: m[1], reverse=True)[:seeds]
         with torch.no_grad():
             outputs, _ = ctl.encode(self.ctx.space.batch([a for a, _ in best]))
         found: list[Arch] = []
         found_keys: set[str] = set()
+        last = 0
+        previous: tuple[str | None, ...] = ()
+        unchanged = 0
         for k in range(1, o.max_steps + 1):
             moved = ctl.nao_step(outputs, k * o.step_size)
             with torch.no_grad():
                 archs = ctl.decode(moved)
+            decoded = tuple(None if a is None else self.key(a) for a in archs)
+            unchanged = unchanged + 1 if decoded == previous else 0
+            previous = decoded
+            if unchanged >= CONVERGED_STEPS:  # larger steps decode the same archs
+                break
             for arch in archs:
                 if arch is None or not self.is_new(arch):
                     continue
@@ -238,10 +311,11 @@ class NAOSearch(DiscreteStrategy):
                 if key not in found_keys:
                     found_keys.add(key)
                     found.append(arch)
+                    last = k
             if len(found) >= wanted:
                 break
         if len(found) > wanted:  # the ones the predictor likes best
             score = self.predictor.predict(found).mean
             order = np.argsort(-score, kind="stable")[:wanted]
             found = [found[i] for i in order]
-        return [self.mark(a) for a in found]
+        return [self.mark(a) for a in found], last
