@@ -26,6 +26,20 @@ def test_config_is_recorded_then_checked(tmp_path):
         run.ensure_config({**CONFIG, "strategies": {"re": {"population": 10}}})
 
 
+def test_a_run_recorded_before_an_option_existed_still_resumes(tmp_path):
+    """gates-ea gained `encoder_from` (default ""): a run recorded without it ran as the
+    default does, so it resumes; one that now asks for another value does not."""
+    from selfnas.search.base import default_options
+
+    run = RunDir(tmp_path)
+    before = {k: v for k, v in default_options("gates-ea").items() if k != "encoder_from"}
+    run.ensure_config({**CONFIG, "strategies": {"gates-ea": before}})
+    run.ensure_config({**CONFIG, "strategies": {"gates-ea": default_options("gates-ea")}})
+    changed = {**default_options("gates-ea"), "encoder_from": "none"}
+    with pytest.raises(ResumeMismatch, match="options of gates-ea"):
+        run.ensure_config({**CONFIG, "strategies": {"gates-ea": changed}})
+
+
 def test_new_strategies_may_join_a_run(tmp_path):
     run = RunDir(tmp_path)
     run.ensure_config(CONFIG)

@@ -196,6 +196,11 @@ class TableBenchmark(Benchmark):
     def metrics(self, dataset: str | None = None) -> tuple[str, ...]:
         return self.table(dataset).metrics
 
+    def table_archs(self, dataset: str | None = None) -> list[Hashable]:
+        """Every arch `table(dataset)` has a row for: where a table holds only part of its
+        space, the search runs on these (`selfnas.spaces.subset`)."""
+        raise NotImplementedError(f"{self.name} cannot list the archs of its table")
+
     def query(
         self,
         arch: Hashable,

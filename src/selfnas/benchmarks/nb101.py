@@ -392,3 +392,16 @@ class NB101Benchmark(TableBenchmark):
                 raise InvalidArchitecture("an NB101 spec needs adjacency and operations")
             arch = cast("NB101Space", self.space).from_spec(matrix, ops)
         return self.space.hash(arch)
+
+    def table_archs(self, dataset: str | None = None) -> list[Hashable]:
+        """The cells of the table, from their stored adjacency bits and op names."""
+        self.default_dataset(dataset)
+        epochs = self.default_fidelity(None)
+        frame = self.cells[self.cells["epochs"] == epochs]
+        space = cast("NB101Space", self.space)
+        out: list[Hashable] = []
+        for bits, ops in zip(frame["adjacency"], frame["operations"], strict=True):
+            n = round(len(bits) ** 0.5)
+            matrix = np.array([int(b) for b in bits], dtype=np.int64).reshape(n, n)
+            out.append(space.from_spec(matrix, ops.split(",")))
+        return out

@@ -155,3 +155,7 @@ class NB201Tables(TableBenchmark):
         if isinstance(arch, str):
             arch = self.space.parse(arch)
         return self.space.hash(arch)
+
+    def table_archs(self, dataset: str | None = None) -> list[Hashable]:
+        """The cells of the joined tables, parsed from their `arch` strings."""
+        return [self.space.parse(str(text)) for text in self._table.keys]

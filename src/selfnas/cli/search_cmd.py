@@ -98,7 +98,19 @@ def _add_problem(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--embedding", help="pretrained embeddings file (`selfnas embed`)")
     parser.add_argument(
         "--pretrained",
-        help="pretraining run directory: the controller for nao, encoder weights for gates-ea",
+        help="pretraining run directory: the encoder that embeds candidates for rl/bo/bo-gp "
+        "(without --embedding), the controller for nao, encoder weights for gates-ea",
+    )
+    parser.add_argument(
+        "--pool",
+        type=int,
+        help="rl/bo/bo-gp on a space too large to enumerate (darts): candidates sampled and "
+        "embedded by --pretrained (default 100000)",
+    )
+    parser.add_argument(
+        "--pool-mutants",
+        type=int,
+        help="mutations of the best archs added to that pool each round (default 100)",
     )
     parser.add_argument(
         "--warm-start",
@@ -206,6 +218,8 @@ def _spec(args: argparse.Namespace):
         warm_start=_resolved_warm_start(args.warm_start),
         warm_size=args.warm_size,
         warm_pool=args.warm_pool,
+        pool=args.pool,
+        pool_mutants=args.pool_mutants,
     )
 
 

@@ -54,7 +54,7 @@ class GraphEncoder(nn.Module):
     def make_batch(self, space: Any, archs: Sequence[Any]) -> ArchBatch | EdgeBatch:
         """The tensors this encoder reads for `archs` of `space`: the native edge form for
         an edge encoder on an op-on-edge space, else the node form."""
-        if self.input_form == "edge" and space.op_on_edge:
+        if self.input_form == "edge" and space.has_edge_batch:
             return space.edge_batch(archs)
         return space.batch(archs)
 

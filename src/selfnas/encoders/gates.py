@@ -111,7 +111,7 @@ class GatesEncoder(GraphEncoder):
         super().__init__()
         if node_ops is None:
             node_ops = space.node_ops if space is not None else ()
-        if edge_ops is None and space is not None and space.op_on_edge:
+        if edge_ops is None and space is not None and space.has_edge_batch:
             edge_ops = space.candidate_ops
         if form not in ("auto", "node", "edge"):
             raise InvalidOption(f"GATES form must be auto, node or edge, got {form!r}")

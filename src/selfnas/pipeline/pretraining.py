@@ -50,7 +50,12 @@ def pretrain(
     Returns the run, its trained objective in memory.
     """
     from selfnas.pretrain.metrics import pretraining_protocol
-    from selfnas.pretrain.registry import default_epochs, get_objective, resolve_options
+    from selfnas.pretrain.registry import (
+        default_epochs,
+        get_objective,
+        published_options,
+        resolve_options,
+    )
     from selfnas.pretrain.trainer import HOLDOUT, Trainer, space_data, split_indices
     from selfnas.runtime import seed_everything, select_device
     from selfnas.spaces import get_space
@@ -61,8 +66,11 @@ def pretrain(
     device = select_device(str(device))
     arch_space = get_space(space)
     options = dict(options or {})
-    if space_defaults:  # written into the config, so a run states what it trained
+    # written into the config, so a run states what it trained (and reloads as trained)
+    if space_defaults:
         options = resolve_options(objective, arch_space.name, options)
+    else:
+        options = published_options(objective, arch_space.name, options)
     drawn = None if arch_space.enumerable else (samples or DEFAULT_SAMPLES)
     config = {
         "objective": objective,

@@ -77,10 +77,32 @@ def compare(
     run = RunDir(out)
     summary = summarise(frame)
     run.write_summary(summary)
+    reports = strategy_reports(run, frame)
+    if reports:
+        run.write_summary(reports, "reports.json")
     plot = plot_search(frame, budget.queries, run.root, title=title)
     write_csv(run.root / "curves.csv", regret_curves(frame, budget.queries))
     write_csv(run.root / "summary.csv", summary_frame(summary))
     return SearchOutcome(run, frame, summary, plot)
+
+
+def strategy_reports(run: RunDir, frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per strategy, the sum over its finished seeds of each number its seeds' reports
+    hold (NAO's `decoded`/`filled`, a pool's `added`) and the seed count; strategies that
+    report nothing are left out."""
+    out: dict[str, dict[str, Any]] = {}
+    if frame.empty:
+        return out
+    for (strategy, seed), _ in frame.groupby(["strategy", "seed"], sort=False):
+        report = run.read_report(str(strategy), int(seed))
+        if report is None:
+            continue
+        totals = out.setdefault(str(strategy), {"seeds": 0})
+        totals["seeds"] += 1
+        for key, value in report.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                totals[key] = totals.get(key, 0) + value
+    return out
 
 
 def search(

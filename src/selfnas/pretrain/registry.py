@@ -58,11 +58,24 @@ SPACE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: the published arch2vec's values of the options `SPACE_DEFAULTS` changes
+PUBLISHED_OPTIONS: dict[str, Any] = {"vertex_ids": False, "kl_weight": 5e-4}
+
+
 def resolve_options(objective: str, space_name: str, options: dict[str, Any]) -> dict[str, Any]:
     """`options` over the space's defaults for `objective` (what a run directory records)."""
     if objective != "arch2vec" or options.get("encoder") not in (None, "gin"):
         return dict(options)
     return SPACE_DEFAULTS.get(space_name, {}) | options
+
+
+def published_options(objective: str, space_name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` with the published value of every option the space's defaults would
+    change, stated, so the run trains (and records) the published objective."""
+    if objective != "arch2vec" or options.get("encoder") not in (None, "gin"):
+        return dict(options)
+    changed = {k: PUBLISHED_OPTIONS[k] for k in SPACE_DEFAULTS.get(space_name, {})}
+    return changed | options
 
 
 def _plain_gin_arch2vec(objective: Objective) -> bool:

@@ -27,6 +27,10 @@ MODULES: Registry[tuple[Reproduction, ...]] = Registry(
             "selfnas.reproduce.arch2vec_nb201:REPRODUCTIONS",
             "arch2vec search on NAS-Bench-201",
         ),
+        "arch2vec-nb301": (
+            "selfnas.reproduce.arch2vec_nb301:REPRODUCTIONS",
+            "arch2vec search in the DARTS space on the NB301 surrogate",
+        ),
         "gates-encoders": ("selfnas.reproduce.gates_tables:REPRODUCTIONS", "GATES encoder table"),
         "gates-losses": ("selfnas.reproduce.gates_tables:REPRODUCTIONS", "GATES loss table"),
         "gates-nak": ("selfnas.reproduce.gates_tables:REPRODUCTIONS", "GATES N@K tables"),

@@ -68,7 +68,10 @@ class RunDir:
         changed = [k for k in shared if old.get(k) != config.get(k)]
         old_strategies = old.get("strategies", {})
         for name, options in config.get("strategies", {}).items():
-            if name in old_strategies and old_strategies[name] != options:
+            recorded = old_strategies.get(name)
+            if recorded is not None and _with_defaults(name, recorded) != _with_defaults(
+                name, options
+            ):
                 changed.append(f"options of {name}")
         if changed:
             raise ResumeMismatch(
@@ -135,10 +138,27 @@ class RunDir:
     def seed_done(self, strategy: str, seed: int) -> bool:
         return self.seed_path(strategy, seed).is_file()
 
-    def finish_seed(self, strategy: str, seed: int, frame: pd.DataFrame) -> None:
-        """Write a finished seed's rows, then drop its checkpoints."""
+    def report_path(self, strategy: str, seed: int) -> Path:
+        return self.root / "seeds" / strategy / f"seed_{seed:04d}.report.json"
+
+    def finish_seed(
+        self,
+        strategy: str,
+        seed: int,
+        frame: pd.DataFrame,
+        report: dict[str, Any] | None = None,
+    ) -> None:
+        """Write a finished seed's strategy report (what it did besides querying, e.g.
+        NAO's decoded vs filled archs), then its rows, then drop its checkpoints."""
+        if report is not None:
+            write_json(self.report_path(strategy, seed), report)
         write_parquet(self.seed_path(strategy, seed), frame)
         self.checkpoint_path(strategy, seed).unlink(missing_ok=True)
+
+    def read_report(self, strategy: str, seed: int) -> dict[str, Any] | None:
+        """A finished seed's strategy report (None where its strategy writes none)."""
+        path = self.report_path(strategy, seed)
+        return read_json(path) if path.is_file() else None
 
     def read_seed(self, strategy: str, seed: int) -> pd.DataFrame:
         return pd.read_parquet(self.seed_path(strategy, seed))
@@ -171,3 +191,14 @@ class RunDir:
 
 #: the search run type under the name the other run types follow
 SearchRun = RunDir
+
+
+def _with_defaults(strategy: str, recorded: dict[str, Any]) -> dict[str, Any]:
+    """`recorded` options plus the default of each option added since they were recorded
+    (a run made before an option existed ran as its default does, so it still resumes)."""
+    from selfnas.search.base import STRATEGIES, default_options
+
+    if strategy not in STRATEGIES:
+        return recorded
+    defaults = json.loads(json.dumps(default_options(strategy), default=str))
+    return {**defaults, **recorded}

@@ -33,7 +33,7 @@ class SearchContext:
 
     space: SearchSpace
     problem: Any = None  # selfnas.search.problem.Problem (typed loosely to avoid a cycle)
-    embeddings: Any = None  # selfnas.search.embeddings.EmbeddingTable or None
+    embeddings: Any = None  # selfnas.search.candidates.Candidates or None
     pretrained: str | None = None
     warm: Any = None  # selfnas.search.warm.WarmStart: proxy-ranked first archs, or None
 
@@ -77,6 +77,11 @@ class Strategy(ABC):
     def tell(self, archs: Sequence[Arch], values: Sequence[float]) -> None:
         """The search-metric values of the archs the runner evaluated (a prefix of the
         last `ask` when the budget ran out part-way)."""
+
+    def report(self) -> dict[str, Any] | None:
+        """What the search did besides its queries, kept beside a finished seed's rows
+        (NAO: archs decoded vs filled per round; a pool: candidates added). None: nothing."""
+        return None
 
     # --- checkpointing ------------------------------------------------------------------
     def _setup(self) -> None:
@@ -164,7 +169,10 @@ STRATEGIES: Registry[type[Strategy]] = Registry(
         "bo-gp": ("selfnas.search.bo:GPSearch", "Bayesian optimisation, GP"),
         "nao": ("selfnas.search.nao:NAOSearch", "NAO gradient ascent"),
         "gates-ea": ("selfnas.search.predictor_ea:PredictorEvolution", "GATES predictor + EA"),
-        "reinforce": ("selfnas.search.reinforce_ops:OpReinforce", "REINFORCE on NB201 ops"),
+        "reinforce": (
+            "selfnas.search.reinforce_ops:OpReinforce",
+            "REINFORCE on categorical choices",
+        ),
     },
 )
 

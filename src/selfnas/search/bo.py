@@ -1,17 +1,19 @@
 """arch2vec-BO: Bayesian optimisation over pretrained embeddings (Yan et al., 2020).
 
-16 random archs first; then each round fits a surrogate on (embedding, accuracy) of every
-arch queried so far, scores every not-yet-queried arch by expected improvement over the
-best accuracy observed so far, and asks the top 5. Surrogates: DNGO (`bo`, as in the
-paper) or an exact GP (`bo-gp`: `selfnas.search.gp`). The loop reads its surrogate only
-through `ArchPredictor` (`surrogate()`), so a subclass can search with any predictor; one
-without an uncertainty is ranked by its mean (greedy).
+16 random archs first; then each round fits a surrogate on (embedding, accuracy) of
+every arch queried so far, scores every not-yet-queried candidate by expected
+improvement over the best accuracy observed so far, and asks the top 5. The candidates
+are the whole space, or on a space too large to enumerate a pool the pretrained encoder
+embeds, grown each round by mutations of the best archs (`selfnas.search.candidates`).
+Surrogates: DNGO (`bo`, as in the paper) or an exact GP (`bo-gp`: `selfnas.search.gp`).
+The loop reads its surrogate only through `ArchPredictor` (`surrogate()`), so a subclass
+can search with any predictor; one without an uncertainty is ranked by its mean
+(greedy).
 
 Expected improvement is ranked in log space (`log_expected_improvement`), so candidates
 far below the incumbent still get distinct, ordered scores instead of an underflowed 0
 (the published code's EI against a fixed target of 1.0, with the variance where the
-standard deviation belongs, is 0 for almost every candidate).
-"""
+standard deviation belongs, is 0 for almost every candidate)."""
 
 from __future__ import annotations
 
@@ -101,6 +103,7 @@ class BayesOpt(EmbeddingStrategy):
     def ask(self) -> list[Arch]:
         if len(self.rows) < self.options.init:
             return self.take(self.random_rows(self.options.init - len(self.rows)))
+        self.grow_pool(self.rows, self.values)
         free = np.flatnonzero(~self.visited)
         if not len(free):
             return []

@@ -5,8 +5,9 @@ only the top-k.
 After `init` random archs, each round (re)trains a fresh predictor (GATES encoder + MLP
 head, hinge ranking loss, `selfnas.predictors`) on every arch queried so far, mutates the
 `parents` best archs into up to `candidates` never-queried archs (1 to `max_edits` random
-edits each), scores them and asks the `k` best. With `--pretrained DIR` the encoder starts
-from a pretraining run's encoder weights (when its shape matches the predictor's).
+edits each), scores them and asks the `k` best. With `--pretrained DIR` (or the option
+`encoder_from=DIR`) the encoder starts from a pretraining run's encoder weights (when its
+shape matches the predictor's).
 
 The predictor is rebuilt from scratch every round from the strategy's own generator, so
 a checkpoint needs nothing beyond the queried archs and the generator state. The screening
@@ -46,6 +47,10 @@ class PredictorEAOptions(Options):
     epochs: int = 60
     lr: float = 1e-3
     hidden: int = 64
+    #: pretraining run whose encoder the predictor starts from; "" takes the problem's
+    #: `--pretrained`, "none" starts fresh (a `compare` may give rl/bo an arch2vec run and
+    #: gates-ea another)
+    encoder_from: str = ""
 
 
 class PredictorEvolution(DiscreteStrategy):
@@ -107,8 +112,9 @@ class PredictorEvolution(DiscreteStrategy):
 
         torch.manual_seed(int(self.rng.integers(2**62)))
         encoder = build_encoder(self.options.encoder, self.ctx.space)
-        if self.ctx.pretrained:
-            load_pretrained(encoder, self.ctx.pretrained)
+        source = self.options.encoder_from or self.ctx.pretrained
+        if source and source != "none":
+            load_pretrained(encoder, source)
         hidden = (self.options.hidden, self.options.hidden)
         return Predictor(encoder, hidden=hidden, dropout=0.0)
 

@@ -39,11 +39,18 @@ class ProblemSpec:
     warm_start: str | None = None
     warm_size: int = 10
     warm_pool: int = 1000
+    #: embedding searches on a space too large to enumerate: candidates sampled, and
+    #: mutants of the incumbents added per round (`selfnas.search.candidates`; None: default)
+    pool: int | None = None
+    pool_mutants: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         if self.warm_start is None:  # runs made before warm starts keep their config
             for key in ("warm_start", "warm_size", "warm_pool"):
+                out.pop(key)
+        for key in ("pool", "pool_mutants"):  # likewise for runs made before pools
+            if out[key] is None:
                 out.pop(key)
         return out
 
@@ -163,6 +170,21 @@ def whole_table(benchmark: Benchmark, dataset: str | None) -> MetricTable | None
     return None
 
 
+def table_space(benchmark: Benchmark, space: SearchSpace, dataset: str | None) -> SearchSpace:
+    """`space`, or the part of it the benchmark's table answers for where the table holds
+    fewer archs than the space (a user's NB101 extract): a search never asks for an arch
+    nobody can score."""
+    table = whole_table(benchmark, benchmark.default_dataset(dataset))
+    if table is None or space.size is None or len(table) >= space.size:
+        return space
+    from selfnas.spaces.subset import SubsetSpace
+
+    assert isinstance(benchmark, TableBenchmark)
+    archs = benchmark.table_archs(dataset)
+    source = f"the {len(archs):,} archs of its {benchmark.name} table"
+    return SubsetSpace(space, archs, source=source)
+
+
 def benchmark_from_spec(spec: ProblemSpec) -> Benchmark:
     from selfnas.benchmarks import get_benchmark
 
@@ -183,6 +205,7 @@ def build_problem(spec: ProblemSpec) -> Problem:
             raise InvalidOption(
                 f"benchmark {spec.benchmark!r} is over space {space.name!r}, not {spec.space!r}"
             )
+        space = table_space(benchmark, space, spec.dataset)
         problem = Problem(space, benchmark, spec.dataset, spec.metric, spec.test_metric, spec)
         _PROBLEMS[key] = problem
     return problem

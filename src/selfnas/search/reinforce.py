@@ -1,17 +1,18 @@
 """arch2vec-RL: REINFORCE in a pretrained embedding space (Yan et al., 2020).
 
-The policy is an LSTMCell (embedding dim -> 128) with a linear head back to the embedding
-dim; from the current arch's embedding it outputs the mean of a Gaussian with identity
-covariance. A sampled action is mapped to the nearest not-yet-visited embedding, which is
-queried; its accuracy is the reward. After each episode (16 steps) the policy takes one
-Adam step (lr 1e-2) on -mean(log p(action) * (reward - baseline)), the baseline being an
-exponential moving average of past episodes' mean reward (started at the first episode's
-mean, not a fixed constant).
+The policy is an LSTMCell (embedding dim -> 128) with a linear head back to the
+embedding dim; from the current arch's embedding it outputs the mean of a Gaussian with
+identity covariance. A sampled action is mapped to the nearest not-yet-visited
+candidate, which is queried; its accuracy is the reward (candidates: the whole space, or
+on a space too large to enumerate a pool grown after each episode by mutations of the
+best archs). After each episode (16 steps) the policy takes one Adam step (lr 1e-2) on
+-mean(log p(action) * (reward - baseline)), the baseline being an exponential moving
+average of past episodes' mean reward (started at the first episode's mean, not a fixed
+constant).
 
 The episode keeps its inputs and actions (not autograd graphs), and the update replays
 the LSTM over them: the policy does not change within an episode, so this gives the same
-gradient and keeps every step checkpointable.
-"""
+gradient and keeps every step checkpointable."""
 
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ class EmbeddingReinforce(EmbeddingStrategy):
         self.rewards: list[float] = []
         self.baseline: float | None = None
         self.updates = 0
+        #: (row, value) of every arch queried, for growing a candidate pool
+        self.queried: list[tuple[int, float]] = []
 
     def ask(self) -> list[Arch]:
         if self.current is None:  # the start state: one random arch
@@ -98,11 +101,14 @@ class EmbeddingReinforce(EmbeddingStrategy):
             return
         first = self.current is None
         self.current = self.row_of(archs[0])
+        self.queried.append((self.current, float(values[0])))
         if first:
             return
         self.rewards.append(float(values[0]))
         if len(self.rewards) >= self.options.episode:
             self._update()
+            rows, values_so_far = zip(*self.queried, strict=True)
+            self.grow_pool(rows, values_so_far)
 
     def _update(self) -> None:
         rewards = np.asarray(self.rewards, dtype=np.float64)

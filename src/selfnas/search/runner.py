@@ -80,11 +80,14 @@ def make_context(problem: Problem, cls: type[Strategy]) -> SearchContext:
     pretrained = spec.pretrained if spec else None
     embeddings = None
     if cls.needs_embeddings:
-        if not embedding:
-            raise InvalidOption(f"strategy {cls.name!r} needs --embedding FILE (`selfnas embed`)")
-        from selfnas.search.embeddings import embeddings_for
+        from selfnas.search.candidates import candidates_for
 
-        embeddings = embeddings_for(problem, embedding)
+        pool = spec.pool if spec else None
+        mutants = spec.pool_mutants if spec else None
+        try:
+            embeddings = candidates_for(problem, embedding, pretrained, pool, mutants)
+        except InvalidOption as exc:
+            raise InvalidOption(f"strategy {cls.name!r}: {exc}") from None
     if cls.needs_pretrained and not pretrained:
         raise InvalidOption(f"strategy {cls.name!r} needs --pretrained DIR")
     warm = None
@@ -224,7 +227,7 @@ class SeedRun:
                 on_tell(self)
         frame = self.frame()
         if self.run_dir is not None:
-            self.run_dir.finish_seed(self.name, self.seed, frame)
+            self.run_dir.finish_seed(self.name, self.seed, frame, self.strategy.report())
         return frame
 
     def frame(self) -> pd.DataFrame:
