@@ -33,7 +33,9 @@ class SearchContext:
 
     space: SearchSpace
     problem: Any = None  # selfnas.search.problem.Problem (typed loosely to avoid a cycle)
-    embeddings: Any = None  # selfnas.search.candidates.Candidates or None
+    #: selfnas.search.candidates.Candidates (or an EmbeddingTable aligned with
+    #: `problem.archs`), or None
+    embeddings: Any = None
     pretrained: str | None = None
     warm: Any = None  # selfnas.search.warm.WarmStart: proxy-ranked first archs, or None
 

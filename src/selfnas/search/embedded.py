@@ -49,7 +49,11 @@ class EmbeddingStrategy(Strategy):
     transient = ("candidates", "matrix", "sq_norms", "all_archs", "position")
 
     def _setup(self) -> None:
-        self.candidates: Candidates = self.ctx.embeddings
+        embeddings = self.ctx.embeddings
+        if isinstance(embeddings, EmbeddingTable):  # a matrix aligned with `problem.archs`
+            problem = self.ctx.problem
+            embeddings = Candidates(problem.archs, problem.position, embeddings)
+        self.candidates: Candidates = embeddings
         if not hasattr(self, "added"):
             self.added: list[Arch] = []
             self.added_matrix = np.zeros((0, self.candidates.dim), dtype=np.float32)
