@@ -134,6 +134,31 @@ def one_thread():
     torch.set_num_threads(1)
 
 
+def search_cut_and_resumed(problem, strategy: str, options, seed: int, budget: int,
+                           out: Path, cut: int):  # fmt: skip
+    """A search of `strategy` run straight through, and the same search interrupted once it
+    has `cut` rows (into `out`) then resumed from its checkpoint: (straight run, its rows,
+    resumed run before it goes on). The caller runs the resumed one and compares."""
+    from selfnas.runs import RunDir
+    from selfnas.search.runner import Budget, SeedRun
+
+    straight = SeedRun(problem, strategy, options, seed, Budget(budget))
+    rows = straight.run()
+
+    class Stop(Exception):
+        pass
+
+    def stop(run) -> None:
+        if len(run.rows) >= cut:
+            raise Stop
+
+    with pytest.raises(Stop):
+        SeedRun(problem, strategy, options, seed, Budget(budget), RunDir(out)).run(stop)
+    resumed = SeedRun(problem, strategy, options, seed, Budget(budget), RunDir(out))
+    assert len(resumed.rows) >= cut
+    return straight, rows, resumed
+
+
 def assert_resume_is_exact(
     space: SearchSpace,
     out: Path,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import shared_file
+from conftest import search_cut_and_resumed, shared_file
 from selfnas.errors import InvalidOption
 from selfnas.runs import RunDir
 from selfnas.search.base import STRATEGIES, strategy_class
@@ -140,22 +140,11 @@ def test_pool_is_the_same_sample_for_every_seed(pretrained, monkeypatch):
 @pytest.mark.parametrize("strategy", ["rl", "bo"])
 def test_pool_searches_resume_exactly(strategy, pretrained, tmp_path):
     problem = build_problem(_spec("darts", pretrained("darts"), pool=400, pool_mutants=10))
-    whole = SeedRun(problem, strategy, FAST[strategy], 2, Budget(30)).run()
-    run_dir = RunDir(tmp_path)
-
-    class Stop(Exception):
-        pass
-
-    def stop(run):
-        if len(run.rows) >= 18:
-            raise Stop
-
-    with pytest.raises(Stop):
-        SeedRun(problem, strategy, FAST[strategy], 2, Budget(30), run_dir).run(stop)
-    resumed = SeedRun(problem, strategy, FAST[strategy], 2, Budget(30), run_dir)
-    assert len(resumed.rows) >= 18
+    _, whole, resumed = search_cut_and_resumed(
+        problem, strategy, FAST[strategy], 2, 30, tmp_path, cut=18
+    )
     pd.testing.assert_frame_equal(resumed.run(), whole)
-    assert run_dir.read_report(strategy, 2)["added"] > 0
+    assert RunDir(tmp_path).read_report(strategy, 2)["added"] > 0
 
 
 def test_embedding_searches_say_what_they_need(pretrained, tmp_path):

@@ -16,9 +16,8 @@ import itertools
 import pandas as pd
 import pytest
 
-from conftest import shared_file
+from conftest import search_cut_and_resumed, shared_file
 from selfnas.errors import InvalidOption
-from selfnas.runs import RunDir
 from selfnas.search.nao import NAOSearch
 from selfnas.search.problem import ProblemSpec, build_problem
 from selfnas.search.runner import Budget, SeedRun
@@ -90,20 +89,9 @@ def test_fill_random_completes_short_rounds(problem, controller):
 @pytest.mark.slow
 def test_resumes_exactly_with_its_report(problem, controller, tmp_path):
     options = _pretrained(controller)
-    whole_run = SeedRun(problem, "nao", options, 5, Budget(30))
-    whole = whole_run.run()
-    run_dir = RunDir(tmp_path)
-
-    class Stop(Exception):
-        pass
-
-    def stop(run):
-        if len(run.rows) >= 20:
-            raise Stop
-
-    with pytest.raises(Stop):
-        SeedRun(problem, "nao", options, 5, Budget(30), run_dir).run(stop)
-    resumed = SeedRun(problem, "nao", options, 5, Budget(30), run_dir)
+    whole_run, whole, resumed = search_cut_and_resumed(
+        problem, "nao", options, 5, 30, tmp_path, cut=20
+    )
     assert len(resumed.rows) == 20 and len(resumed.strategy.report()["rounds"]) == 1
     pd.testing.assert_frame_equal(resumed.run(), whole)
     assert resumed.strategy.report() == whole_run.strategy.report()

@@ -9,9 +9,8 @@ import pytest
 import torch
 from scipy import stats
 
-from conftest import shared_file
+from conftest import search_cut_and_resumed, shared_file
 from selfnas.errors import InvalidOption
-from selfnas.runs import RunDir
 from selfnas.search.base import SearchContext
 from selfnas.search.problem import ProblemSpec, build_problem
 from selfnas.search.reinforce_ops import OpReinforce, OpReinforceOptions
@@ -53,18 +52,7 @@ def test_policy_moves_towards_rewarded_ops(problem):
 
 
 def test_resume_is_exact(problem, tmp_path):
-    whole = SeedRun(problem, "reinforce", {}, 4, Budget(30)).run()
-
-    class Stop(Exception):
-        pass
-
-    def stop(run):
-        if len(run.rows) >= 12:
-            raise Stop
-
-    with pytest.raises(Stop):
-        SeedRun(problem, "reinforce", {}, 4, Budget(30), RunDir(tmp_path)).run(stop)
-    resumed = SeedRun(problem, "reinforce", {}, 4, Budget(30), RunDir(tmp_path))
+    _, whole, resumed = search_cut_and_resumed(problem, "reinforce", {}, 4, 30, tmp_path, cut=12)
     pd.testing.assert_frame_equal(resumed.run(), whole)
 
 

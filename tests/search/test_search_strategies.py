@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import shared_file
+from conftest import search_cut_and_resumed, shared_file
 from selfnas.errors import InvalidOption
-from selfnas.runs import RunDir
 from selfnas.search.base import STRATEGIES, default_options, make_options, strategy_class
 from selfnas.search.problem import ProblemSpec, build_problem
 from selfnas.search.runner import Budget, SeedRun
@@ -64,21 +63,9 @@ def test_never_requeries_and_spends_exactly_its_budget(problem, name):
 
 @pytest.mark.parametrize("name", ["rl", "bo", "bo-gp", "nao", "gates-ea"])
 def test_torch_strategies_resume_exactly(problem, tmp_path, name):
-    whole = _run(problem, name, 5, 30).run()
-    run_dir = RunDir(tmp_path)
-    first = _run(problem, name, 5, 30, run_dir)
-
-    class Stop(Exception):
-        pass
-
-    def stop(run):
-        if len(run.rows) >= 20:
-            raise Stop
-
-    with pytest.raises(Stop):
-        first.run(stop)
-    resumed = _run(problem, name, 5, 30, run_dir)
-    assert len(resumed.rows) >= 20
+    _, whole, resumed = search_cut_and_resumed(
+        problem, name, FAST.get(name, {}), 5, 30, tmp_path, cut=20
+    )
     pd.testing.assert_frame_equal(resumed.run(), whole)
 
 
