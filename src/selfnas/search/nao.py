@@ -18,11 +18,11 @@ SemiNAS publish it:
    where the last k overshoots, the ones the predictor likes best are kept;
 4. asks those; stops after `epochs` (50) outer epochs or when the budget ends.
 
-The published loop has no bound; here k stops at `max_steps` (1000), or earlier once
-`CONVERGED_STEPS` (50) step sizes in a row decode exactly the same archs, so that a
-controller whose decodings have saturated (at large k every embedding tends to the
-normalised gradient, so decoding stops changing; an untrained decoder decodes nothing
-valid at any k) cannot spin for minutes. A round that reaches the bound
+The published loop has no bound; here k stops at `max_steps` (1000), so that a controller
+whose decodings have saturated (at large k every embedding tends to the normalised
+gradient, so decoding stops changing) cannot spin forever, and earlier once
+`INVALID_STEPS` (50) step sizes in a row decode no valid arch at all (an untrained
+decoder, which would otherwise spend minutes per round on nothing). A round that reaches the bound
 asks only the archs it found; one that found none at all retries once with the whole pool
 as seeds, and if that finds none either, asks `per_epoch` random unseen archs (so a search
 never stalls with budget left), counted as filled. With the option `fill="random"` (the
@@ -57,10 +57,11 @@ if TYPE_CHECKING:
     from selfnas.pretrain.nao import NAOController
 
 
-#: the ascent stops early once this many step sizes in a row decode exactly the same
-#: archs (it has saturated: an untrained decoder, for one, decodes nothing valid at any
-#: step, and 1,000 steps of that cost minutes per round)
-CONVERGED_STEPS = 50
+#: the ascent stops early once this many step sizes in a row decode no valid arch at all
+#: (an untrained decoder decodes nothing valid at any step, and 1,000 steps of that cost
+#: minutes per round). Steps that decode only already-seen archs never stop it: a
+#: pretrained NB201 controller decodes its seeds' own archs for ~150 steps before new ones
+INVALID_STEPS = 50
 
 
 @dataclass
@@ -293,16 +294,13 @@ class NAOSearch(DiscreteStrategy):
         found: list[Arch] = []
         found_keys: set[str] = set()
         last = 0
-        previous: tuple[str | None, ...] = ()
-        unchanged = 0
+        invalid_run = 0
         for k in range(1, o.max_steps + 1):
             moved = ctl.nao_step(outputs, k * o.step_size)
             with torch.no_grad():
                 archs = ctl.decode(moved)
-            decoded = tuple(None if a is None else self.key(a) for a in archs)
-            unchanged = unchanged + 1 if decoded == previous else 0
-            previous = decoded
-            if unchanged >= CONVERGED_STEPS:  # larger steps decode the same archs
+            invalid_run = invalid_run + 1 if all(a is None for a in archs) else 0
+            if invalid_run >= INVALID_STEPS:  # a decoder that decodes nothing valid
                 break
             for arch in archs:
                 if arch is None or not self.is_new(arch):
