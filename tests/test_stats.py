@@ -75,3 +75,27 @@ def test_reproduce_rows_use_the_same_formatter():
     assert fmt(0.81234, 0.0123) == "0.8123 ± 0.0123"  # Kendall tau: 4 places
     assert fmt(94.3733, None) == "94.37"  # one seed: no spread
     assert fmt(None) == "-"
+
+
+def test_search_without_an_optimum_reports_found_as_unknown_not_zero():
+    """A surrogate or real training has no optimum: "found optimum" is "-", never "0 %"."""
+    from selfnas.search.summary import found_percent, markdown_table, summarise
+
+    frame = pd.DataFrame(
+        {
+            "strategy": ["re", "re", "random", "random"],
+            "seed": [0, 0, 0, 0],
+            "step": [1, 2, 1, 2],
+            "best_value": [90.0, 91.0, 90.0, 90.5],
+            "best_test": [90.0, 91.0, 90.0, 90.5],
+            "regret": [math.nan] * 4,
+            "rank": [0] * 4,
+            "seconds": [1.0, 2.0, 1.0, 2.0],
+        }
+    )
+    summary = summarise(frame, checkpoints=())
+    assert summary["re"]["found_optimum_fraction"] is None
+    assert found_percent(summary["re"]) == "-"
+    assert "0 %" not in markdown_table(summary)
+    with_optimum = summarise(frame.assign(regret=[1.0, 0.0, 1.0, 0.5]), checkpoints=())
+    assert [found_percent(with_optimum[s]) for s in ("re", "random")] == ["100 %", "0 %"]

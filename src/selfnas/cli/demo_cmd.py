@@ -374,6 +374,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(record)
         return 0
+    from selfnas.search.summary import found_percent
     from selfnas.stats import format_mean_std
 
     rows = []
@@ -385,7 +386,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 format_mean_std(s["mean_test"], s["std_test"], 2),
                 format_mean_std(s["mean_test_regret"], s["std_test_regret"], 2),
                 f"{s['mean_rank']:.0f}",
-                f"{100 * s['found_optimum_fraction']:.0f} %",
+                found_percent(s),
             ]
         )
     print_table(

@@ -118,7 +118,7 @@ def _fmt(mean: Any, std: Any, digits: int) -> str:
 def search_section(runs: list[Path], roots: list[Path], out: Path, regret_at: int | None):
     """(markdown, tidy rows, figures) for the search runs."""
     from selfnas.search.plots import BEST_TEST_LABEL, plot_regret, search_curves
-    from selfnas.search.summary import summarise
+    from selfnas.search.summary import found_percent, summarise
 
     groups: dict[str, list[tuple[str, pd.DataFrame, dict[str, Any]]]] = {}
     for path in runs:
@@ -152,8 +152,7 @@ def search_section(runs: list[Path], roots: list[Path], out: Path, regret_at: in
                     f"| {_fmt(s['mean_test_regret'], s['std_test_regret'], 3)} "
                     f"| {_fmt(s['mean_rank'], s['std_rank'], 1)} "
                     f"| {_fmt(s['mean_queries_to_best'], s['std_queries_to_best'], 1)} "
-                    f"| {100 * s['found_optimum_fraction']:.0f} % |"
-                    + (f" {_fmt(at, None, 3)} |" if regret_at else "")
+                    f"| {found_percent(s)} |" + (f" {_fmt(at, None, 3)} |" if regret_at else "")
                 )
             prefix = "" if len(items) == 1 else f"{label}: "
             labelled = frame.assign(strategy=prefix + frame["strategy"].astype(str))

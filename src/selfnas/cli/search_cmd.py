@@ -317,6 +317,7 @@ def _run(
 
 
 def _show(summary: dict[str, dict[str, Any]]) -> None:
+    from selfnas.search.summary import found_percent
     from selfnas.stats import format_mean_std
 
     columns = [
@@ -336,7 +337,7 @@ def _show(summary: dict[str, dict[str, Any]]) -> None:
                 name,
                 s["seeds"],
                 s["median_queries_to_optimum"],
-                f"{100 * s['found_optimum_fraction']:.0f} %",
+                found_percent(s),
                 format_mean_std(regret, s["std_test_regret"], 3),
                 format_mean_std(s["mean_test"], s["std_test"], 3),
                 None if s["mean_rank"] is None else f"{s['mean_rank']:.1f}",

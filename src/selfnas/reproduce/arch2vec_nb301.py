@@ -30,9 +30,9 @@ CITATION = (
 )
 TABLE = "DARTS space, CIFAR-10"
 #: the paper's rows: (test error avg, std, best), after the DARTS evaluation training
-_PAPER = {  # the paper's row labels ("ours" there: the arch2vec authors' own runs)
-    "Random Search (ours)": (3.1, 0.18, 2.71),
-    "BANANAS (ours)": (2.67, 0.07, 2.61),
+_PAPER = {  # the paper's rows; RS and BANANAS are the arch2vec authors' own runs
+    "Random Search (paper's run)": (3.1, 0.18, 2.71),
+    "BANANAS (paper's run)": (2.67, 0.07, 2.61),
     "arch2vec-RL": (2.65, 0.05, 2.60),
     "arch2vec-BO": (2.56, 0.05, 2.48),
 }

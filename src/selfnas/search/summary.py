@@ -87,7 +87,10 @@ def summarise(
             "median_queries_to_optimum": median_queries_to_optimum(
                 group["queries_to_optimum"].to_numpy()
             ),
-            "found_optimum_fraction": float(group["found_optimum"].mean()),
+            # no optimum to find (a surrogate, real training): unknown, not 0 %
+            "found_optimum_fraction": (
+                float(group["found_optimum"].mean()) if group["regret"].notna().any() else None
+            ),
             "mean_test_regret": mean_regret,
             "std_test_regret": std_regret,
             "mean_test": mean_test,
@@ -138,6 +141,12 @@ def summary_frame(summary: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{"strategy": name, **values} for name, values in summary.items()])
 
 
+def found_percent(summary: dict[str, Any]) -> str:
+    """The found-optimum fraction as table text; "-" where the benchmark has no optimum."""
+    fraction = summary["found_optimum_fraction"]
+    return "-" if fraction is None else f"{100 * fraction:.0f} %"
+
+
 def markdown_table(summary: dict[str, dict[str, Any]], regret_at: int = 150) -> str:
     """The comparison as a markdown table (Table 1 columns plus optimum statistics)."""
     header = (
@@ -154,7 +163,7 @@ def markdown_table(summary: dict[str, dict[str, Any]], regret_at: int = 150) -> 
             f"| {format_mean_std(s['mean_test'], s['std_test'], 3)} "
             f"| {format_mean_std(s['mean_test_regret'], s['std_test_regret'], 3)} "
             f"| {format_mean_std(s['mean_rank'], s['std_rank'], 1)} "
-            f"| {100 * s['found_optimum_fraction']:.0f} % "
+            f"| {found_percent(s)} "
             f"| {'-' if median is None else f'{median:.0f}'} "
             f"| {'-' if at is None else f'{at:.3f}'} |"
         )
