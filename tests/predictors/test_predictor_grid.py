@@ -120,3 +120,12 @@ def test_cli_grid_resume_runs_only_missing_cells(tmp_path, capsys):
     assert old["spec_key"].tolist() == first["spec_key"].tolist()
     assert set(second["train_size"]) == {20, 30}
     assert "N@5 / N@10 @ 30" in out.with_suffix(".md").read_text()
+
+
+def test_a_field_added_later_keeps_saved_keys_at_its_default():
+    """Grid cells saved before `ensemble` existed are still found by a rerun."""
+    from selfnas.predictors.experiment import PredictSpec
+    from selfnas.predictors.grid import spec_key
+
+    assert spec_key(PredictSpec()) == "3f7e4ef7a8d2305b"  # the key before the field
+    assert spec_key(PredictSpec(ensemble=3)) != spec_key(PredictSpec())

@@ -100,6 +100,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="use --proxies for --proxy-pretrain only, not as predictor features",
     )
+    predict.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        metavar="K",
+        help="average K predictors trained from different initialisations (as quantiles)",
+    )
     predict.set_defaults(handler=_predict)
 
     grid = subparsers.add_parser(
@@ -192,6 +199,7 @@ def _predict(args: argparse.Namespace) -> int:
         scores=str(Path(args.scores).expanduser().resolve()) if args.scores else None,
         proxy_features=not args.no_proxy_features,
         proxy_pretrain=args.proxy_pretrain,
+        ensemble=args.ensemble,
     )
     with progress_bar() as bar:
         task = bar.add_task(f"predict {spec.label}", total=spec.seeds, info="")

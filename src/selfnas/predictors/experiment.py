@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 from torch import nn
 
 from selfnas.encoders import GraphEncoder
@@ -71,6 +72,9 @@ class PredictSpec:
     scores: str | None = None
     proxy_features: bool = True
     proxy_pretrain: int = 0
+    #: predictors trained from different initialisations on the same archs; their
+    #: scores are averaged as quantiles (1: a single predictor, exactly as before)
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -79,6 +83,8 @@ class PredictSpec:
             raise InvalidOption(f"train size must be >= 2, got {self.train_size}")
         if self.seeds < 1:
             raise InvalidOption(f"seeds must be >= 1, got {self.seeds}")
+        if self.ensemble < 1:
+            raise InvalidOption(f"ensemble must be >= 1 predictor, got {self.ensemble}")
         if bool(self.proxies) != bool(self.scores):
             raise InvalidOption("proxy features need both --proxies NAMES and --scores FILE")
         if self.proxy_pretrain < 0 or (self.proxy_pretrain and not self.proxies):
@@ -98,6 +104,8 @@ class PredictSpec:
             extra += f"/features={'+'.join(self.proxies)}"
         if self.proxy_pretrain:
             extra += f"/proxy-pretrain={self.proxy_pretrain}"
+        if self.ensemble > 1:
+            extra += f"/ensemble={self.ensemble}"
         return f"{self.encoder}/{self.loss}/n={self.train_size}/init={init}{extra}"
 
 
@@ -194,15 +202,34 @@ def proxy_pretrain(
     return train(scratch, _graphs_for(encoder, data), target, config, rng, device)
 
 
-def run_seed(
-    spec: PredictSpec, data: Labelled, seed: int, device: torch.device | str = "cpu"
-) -> dict[str, Any]:
-    """Train and evaluate one predictor; the numbers of one seed."""
-    rng = seed_everything(seed)
-    pool, heldout = data.split()
-    if spec.train_size > len(pool):
-        raise InvalidOption(f"train size {spec.train_size} exceeds the pool of {len(pool)}")
-    train_idx = rng.choice(pool, size=spec.train_size, replace=False)
+@dataclass
+class _Member:
+    """One trained predictor of a seed, with what it scores every arch against."""
+
+    predictor: Predictor
+    inputs: Any
+    reference: Any
+    history: list[float]
+    pretrain_loss: float | None
+
+    def score(self, device: torch.device | str) -> np.ndarray:
+        return score(self.predictor, self.inputs, reference=self.reference, device=device)
+
+
+def _mean_quantile(scores: Sequence[np.ndarray]) -> np.ndarray:
+    """Members' scores averaged on one scale: each as its quantile over all archs."""
+    return np.mean([rankdata(s) / len(s) for s in scores], axis=0)
+
+
+def _train_member(
+    spec: PredictSpec,
+    data: Labelled,
+    train_idx: np.ndarray,
+    rng: np.random.Generator,
+    device: torch.device | str,
+) -> _Member:
+    """A predictor trained on `train_idx`; members of an ensemble differ only in the
+    random state they start from (initialisation, pair draws, dropout)."""
     opts = dict(spec.encoder_opts)
     if spec.pretrained is not None:
         name, saved_opts = pretrained_encoder_opts(spec.pretrained)
@@ -237,13 +264,31 @@ def run_seed(
         schedule=spec.schedule,
         pair_ratio=spec.pair_ratio,
     )
-    start = time.perf_counter()
     history = train(predictor, inputs[train_idx], data.targets[train_idx], config, rng, device)
-    trained = time.perf_counter()
     reference = None
     if predictor.comparator is not None:
         reference = inputs[comparator_reference(data.targets[train_idx], train_idx)]
-    scores = score(predictor, inputs, reference=reference, device=device)
+    return _Member(predictor, inputs, reference, history, pretrain_loss)
+
+
+def run_seed(
+    spec: PredictSpec, data: Labelled, seed: int, device: torch.device | str = "cpu"
+) -> dict[str, Any]:
+    """Train and evaluate one predictor; the numbers of one seed."""
+    rng = seed_everything(seed)
+    pool, heldout = data.split()
+    if spec.train_size > len(pool):
+        raise InvalidOption(f"train size {spec.train_size} exceeds the pool of {len(pool)}")
+    train_idx = rng.choice(pool, size=spec.train_size, replace=False)
+    start = time.perf_counter()
+    members = [_train_member(spec, data, train_idx, rng, device) for _ in range(spec.ensemble)]
+    trained = time.perf_counter()
+    scores = (
+        members[0].score(device)
+        if spec.ensemble == 1
+        else _mean_quantile([member.score(device) for member in members])
+    )
+    history, pretrain_loss = members[-1].history, members[-1].pretrain_loss
     done = time.perf_counter()
     rest = np.ones(len(data), dtype=bool)
     rest[train_idx] = False

@@ -104,10 +104,18 @@ def grid_specs(
     return cells
 
 
+#: `PredictSpec` fields added after grids were first saved, with their defaults
+ADDED_FIELDS = {"ensemble": 1}
+
+
 def spec_key(spec: PredictSpec) -> str:
     """Digest of a configuration (every `PredictSpec` field, seeds included): equal keys
     mean the same runs."""
-    text = json.dumps(asdict(spec), sort_keys=True, default=str)
+    fields = asdict(spec)
+    for name, default in ADDED_FIELDS.items():
+        if fields[name] == default:
+            del fields[name]  # so configurations saved before the field keep their key
+    text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 

@@ -120,16 +120,23 @@ class Reproduction:
 
     def execute(self, ctx: Context) -> Report:
         """Run (or resume) the reproduction; its run time adds up over resumed invocations,
-        so the report states what the whole run cost, not just its last piece."""
+        so the report states what the whole run cost, not just its last piece. An
+        invocation stopped by an error or Ctrl-C still adds its time; a killed process
+        (SIGKILL, a lost machine) cannot, so the total is then a lower bound."""
         began = time.perf_counter()
         ctx.out.mkdir(parents=True, exist_ok=True)
         ledger = ctx.out / "run_seconds.json"
         before = json.loads(ledger.read_text()) if ledger.is_file() else {}
-        report = self.run(ctx)
-        report.invocation_seconds = time.perf_counter() - began
-        report.seconds = float(before.get("seconds", 0.0)) + report.invocation_seconds
-        report.invocations = int(before.get("invocations", 0)) + 1
-        write_json(ledger, {"seconds": report.seconds, "invocations": report.invocations})
+        seconds = float(before.get("seconds", 0.0))
+        invocations = int(before.get("invocations", 0)) + 1
+        try:
+            report = self.run(ctx)
+        finally:
+            spent = time.perf_counter() - began
+            write_json(ledger, {"seconds": seconds + spent, "invocations": invocations})
+        report.invocation_seconds = spent
+        report.seconds = seconds + spent
+        report.invocations = invocations
         report.quick = ctx.quick
         return report
 
