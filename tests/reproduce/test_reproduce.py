@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -191,3 +192,26 @@ def test_sswp_ablation_quick(tmp_path, capsys):
     assert set(measured["row"]) == {"SL", "SSL+FPP"}
     assert measured["ours"].between(0, 100).all()
     assert "Concomitant weights" in report
+
+
+def test_an_invocation_stopped_by_an_error_still_counts_its_time(tmp_path):
+    """Interrupted then resumed: the report's run time covers both pieces."""
+    from selfnas.reproduce.base import Context, Report, Reproduction
+
+    calls = []
+
+    def run(ctx: Context) -> Report:
+        calls.append(1)
+        time.sleep(0.05)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the first invocation
+        return Report("toy", "Toy", "nobody")
+
+    toy = Reproduction("toy", "Toy", "nobody", (), run)
+    with pytest.raises(KeyboardInterrupt):
+        toy.execute(Context(out=tmp_path))
+    ledger = json.loads((tmp_path / "run_seconds.json").read_text())
+    assert ledger["invocations"] == 1 and ledger["seconds"] >= 0.05
+    report = toy.execute(Context(out=tmp_path))
+    assert report.invocations == 2 and report.seconds >= 0.1
+    assert report.seconds - report.invocation_seconds == pytest.approx(ledger["seconds"])
