@@ -163,7 +163,8 @@ def draws_by_size(
         raise ValueError(f"{len(sizes)} cell sizes for {len(train_latents)} training latents")
     sizes = sizes.to(train_latents.device)
     values, counts = sizes.unique(return_counts=True)
-    pick = rng.choice(len(values), size=samples, p=(counts / counts.sum()).double().cpu().numpy())
+    shares = counts.cpu().numpy().astype(np.float64)  # float32 shares may not sum to 1
+    pick = rng.choice(len(values), size=samples, p=shares / shares.sum())
     out = train_latents.new_empty(samples, *train_latents.shape[1:])
     for i, size in enumerate(values.tolist()):
         rows = torch.as_tensor(np.flatnonzero(pick == i), device=out.device)
