@@ -128,7 +128,7 @@ def test_pool_is_the_same_sample_for_every_seed(pretrained, monkeypatch):
 
     problem = build_problem(_spec("darts", pretrained("darts")))
     first = candidates.candidates_for(problem, None, pretrained("darts"), 300, 10)
-    monkeypatch.setattr(candidates, "_CANDIDATES", {})  # as a fresh worker process
+    problem.derived.clear()  # as a fresh worker process
     monkeypatch.setattr(candidates, "_EMBEDDERS", {})
     second = candidates.candidates_for(problem, None, pretrained("darts"), 301, 10)
     keys = [problem.benchmark.key(a) for a in first.archs]
@@ -157,3 +157,24 @@ def test_embedding_searches_say_what_they_need(pretrained, tmp_path):
     wrong = build_problem(_spec("nb201", pretrained("darts")))
     with pytest.raises(InvalidOption, match="pretrained on 'darts'"):
         SeedRun(wrong, "bo", {}, 0, Budget(5))
+
+
+def test_an_embedding_file_is_aligned_with_each_problem_of_one_space_name(tmp_path):
+    """The whole NB201 space and a table's subset of it share the name "nb201" but index
+    different archs: each gets the file's rows for its own archs."""
+    from selfnas.benchmarks import get_benchmark
+    from selfnas.search.embeddings import embeddings_for
+    from selfnas.search.problem import Problem
+    from selfnas.spaces.subset import SubsetSpace
+
+    benchmark = get_benchmark("nb201", tables=[str(shared_file("nb201/nb201_200ep_cifar10.csv"))])
+    whole = Problem(benchmark.space, benchmark)
+    hashes = [whole.space.hash(a) for a in whole.archs]
+    matrix = np.arange(len(hashes), dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
+    path = tmp_path / "emb.npz"
+    np.savez(path, hashes=np.array(hashes), embeddings=matrix)
+    part = Problem(SubsetSpace(whole.space, whole.archs[100:150][::-1]), benchmark)
+    assert embeddings_for(whole, path).matrix[:, 0].tolist() == list(range(len(hashes)))
+    rows = [hashes.index(part.space.hash(a)) for a in part.archs]
+    assert embeddings_for(part, path).matrix[:, 0].tolist() == rows  # not the whole's rows
+    assert embeddings_for(part, path) is embeddings_for(part, path)  # built once

@@ -62,9 +62,14 @@ SPACE_DEFAULTS: dict[str, dict[str, Any]] = {
 PUBLISHED_OPTIONS: dict[str, Any] = {"vertex_ids": False, "kl_weight": 5e-4}
 
 
+def _has_space_defaults(objective: str, options: dict[str, Any]) -> bool:
+    """`SPACE_DEFAULTS` apply to arch2vec with its own GIN encoder only."""
+    return objective == "arch2vec" and options.get("encoder") in (None, "gin")
+
+
 def resolve_options(objective: str, space_name: str, options: dict[str, Any]) -> dict[str, Any]:
     """`options` over the space's defaults for `objective` (what a run directory records)."""
-    if objective != "arch2vec" or options.get("encoder") not in (None, "gin"):
+    if not _has_space_defaults(objective, options):
         return dict(options)
     return SPACE_DEFAULTS.get(space_name, {}) | options
 
@@ -72,7 +77,7 @@ def resolve_options(objective: str, space_name: str, options: dict[str, Any]) ->
 def published_options(objective: str, space_name: str, options: dict[str, Any]) -> dict[str, Any]:
     """`options` with the published value of every option the space's defaults would
     change, stated, so the run trains (and records) the published objective."""
-    if objective != "arch2vec" or options.get("encoder") not in (None, "gin"):
+    if not _has_space_defaults(objective, options):
         return dict(options)
     changed = {k: PUBLISHED_OPTIONS[k] for k in SPACE_DEFAULTS.get(space_name, {})}
     return changed | options

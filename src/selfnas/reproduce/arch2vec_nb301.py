@@ -56,9 +56,10 @@ LABELS = {
 #: NAO at a 100-query budget: 16 random archs, then 8 per round (the published 128 + 16
 #: per round would spend the whole budget on random archs)
 NAO_OPTIONS = {"init": 16, "per_epoch": 8, "seeds": 16}
-#: NAO's controller pretraining: the published batch of 512 for ~4,000 iterations takes
-#: over 90 minutes on 2 CPU cores for DARTS sequences; batch 64 for 16 epochs of 50,000
-#: cells is ~11,000 iterations (4 epochs left it at 0 % reconstruction)
+#: NAO's controller pretraining: the published batch of 512 for ~4,000 iterations is ~41
+#: passes over 50,000 cells, against the 16 passes at batch 64 (~11,000 iterations) that
+#: took 2,438 s here; at that cost per cell, ~100 minutes (4 epochs left it at 0 %
+#: reconstruction)
 NAO_PRETRAIN_BATCH = 64
 NAO_PRETRAIN_EPOCHS = 16
 #: GATES-EA from scratch (the published method is supervised only)

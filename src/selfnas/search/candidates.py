@@ -90,7 +90,6 @@ class PretrainedEmbedder:
 
 
 _EMBEDDERS: dict[tuple[str, str], PretrainedEmbedder] = {}
-_CANDIDATES: dict[tuple[Any, ...], Candidates] = {}
 
 
 def pretrained_embedder(directory: str | Path, space: SearchSpace) -> PretrainedEmbedder:
@@ -108,7 +107,7 @@ def candidates_for(
     pool: int | None = None,
     mutants: int | None = None,
 ) -> Candidates:
-    """The candidates of `problem` (a `Problem`), built once per process.
+    """The candidates of `problem` (a `Problem`), built once per problem and process.
 
     `embedding` is a `selfnas embed` file (enumerable spaces), `pretrained` a pretraining
     run whose encoder embeds on the fly; `pool`/`mutants` size the sample of a space too
@@ -118,8 +117,8 @@ def candidates_for(
         raise InvalidOption(f"--pool must be >= 1, got {pool}")
     if mutants is not None and mutants < 0:
         raise InvalidOption(f"--pool-mutants must be >= 0, got {mutants}")
-    key = (id(problem), embedding, pretrained, pool, mutants)
-    cached = _CANDIDATES.get(key)
+    key = ("candidates", embedding, pretrained, pool, mutants)
+    cached = problem.derived.get(key)
     if cached is not None:
         return cached
     n_mutants = DEFAULT_MUTANTS if mutants is None else mutants
@@ -150,7 +149,7 @@ def candidates_for(
         matrix = _embed_with_progress(embed, archs, space.name)
         table = EmbeddingTable(matrix, str(pretrained))
         out = Candidates(archs, position, table, embed, is_pool, n_mutants, str(pretrained))
-    _CANDIDATES[key] = out
+    problem.derived[key] = out
     return out
 
 

@@ -66,11 +66,8 @@ class EmbeddingStrategy(Strategy):
         self.matrix: np.ndarray = (
             np.concatenate([base, self.added_matrix]) if len(self.added) else base
         )
-        self.sq_norms: np.ndarray = (
-            np.einsum("ij,ij->i", self.matrix, self.matrix)
-            if len(self.added)
-            else self.candidates.table.sq_norms
-        )
+        added_norms = np.einsum("ij,ij->i", self.added_matrix, self.added_matrix)
+        self.sq_norms: np.ndarray = np.concatenate([self.candidates.table.sq_norms, added_norms])
         self.all_archs = CandidateArchs(self.candidates.archs, self.added)
         n = len(self.candidates.archs)
         own = {self.ctx.key(a): n + i for i, a in enumerate(self.added)}

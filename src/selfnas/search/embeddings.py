@@ -85,17 +85,15 @@ class EmbeddingTable:
         return cls(np.ascontiguousarray(matrix[order], dtype=np.float32), source)
 
 
-_CACHE: dict[tuple[str, str], EmbeddingTable] = {}
-
-
 def embeddings_for(problem: Any, path: str | Path) -> EmbeddingTable:
-    """The embeddings at `path` aligned with `problem.archs` (cached per process)."""
-    key = (str(Path(path).resolve()), problem.space.name)
-    table = _CACHE.get(key)
+    """The embeddings at `path` aligned with `problem.archs` (built once per problem: two
+    problems over one space name may index different archs, e.g. a table's subset)."""
+    key = ("embedding", str(Path(path).resolve()))
+    table = problem.derived.get(key)
     if table is None:
         hashes, matrix = load_embeddings(path)
         table = EmbeddingTable.aligned(hashes, matrix, problem.space, problem.archs, str(path))
-        _CACHE[key] = table
+        problem.derived[key] = table
     return table
 
 

@@ -79,6 +79,9 @@ class Problem:
             test_metric = benchmark.test_metric(self.dataset)
         self.test_metric = benchmark.default_metric(test_metric or self.metric, self.dataset)
         self.spec = spec
+        #: what searches derive from this problem and share within a process (its
+        #: embedding table, its embedded candidates), keyed by what they were built from
+        self.derived: dict[tuple[Any, ...], Any] = {}
 
     # --- the arch index: every arch of an enumerable space, by position ----------------
     @cached_property

@@ -80,6 +80,11 @@ class EmbeddingReinforce(EmbeddingStrategy):
         #: (row, value) of every arch queried, for growing a candidate pool
         self.queried: list[tuple[int, float]] = []
 
+    def _setup(self) -> None:
+        super()._setup()
+        if not hasattr(self, "queried"):  # a checkpoint written before pools grew
+            self.queried = []
+
     def ask(self) -> list[Arch]:
         if self.current is None:  # the start state: one random arch
             rows = self.random_rows(1)
